@@ -1,0 +1,25 @@
+"""Name the acting user in audit history for work done outside a request (tasks, commands)."""
+
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+from simple_history.models import HistoricalRecords
+
+
+@contextmanager
+def acting_user(user):
+    """Attribute every history row written inside the block to ``user``.
+
+    django-simple-history reads the user from the request its middleware stores in a
+    thread-local; outside a request we store a stand-in that carries only the user.
+    """
+    context = HistoricalRecords.context
+    previous = getattr(context, "request", None)
+    context.request = SimpleNamespace(user=user)
+    try:
+        yield user
+    finally:
+        if previous is None:
+            del context.request
+        else:
+            context.request = previous

@@ -1,0 +1,232 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, such as USD.")
+
+
+def money_field(**kwargs):
+    return models.DecimalField(
+        max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.00"))], **kwargs
+    )
+
+
+def currency_field(**kwargs):
+    return models.CharField(max_length=3, default="USD", validators=[currency_code], **kwargs)
+
+
+class Program(models.Model):
+    """The one disclosure or bounty program this deployment runs."""
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    policy = models.TextField(help_text="The public policy, in Markdown.")
+    contact_email = models.EmailField(help_text="Where researchers may also report by email.")
+    bounties_enabled = models.BooleanField(
+        default=True, help_text="Off: a pure disclosure program that offers no awards."
+    )
+    currency = currency_field(help_text="Currency of the bounty table and of awards.")
+    first_response_business_days = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1)]
+    )
+    country = models.CharField(
+        max_length=2,
+        default="US",
+        help_text="ISO 3166 country code whose public holidays are not business days.",
+    )
+    subdivision = models.CharField(
+        max_length=10, blank=True, help_text="Optional state or region for regional holidays."
+    )
+    timezone = models.CharField(max_length=64, default="UTC")
+    dual_approval_threshold = money_field(
+        default=Decimal("1000.00"),
+        help_text="Payouts above this amount need two distinct finance approvers.",
+    )
+    approval_escalation_business_days = models.PositiveSmallIntegerField(
+        default=3, help_text="Approvals pending longer than this are escalated."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(singleton=True), name="bounty_program_singleton"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Severity(models.Model):
+    """A severity level with its award range and its service-level targets."""
+
+    name = models.CharField(max_length=40, unique=True)
+    rank = models.PositiveSmallIntegerField(unique=True, help_text="Higher is more severe.")
+    award_min = money_field()
+    award_max = money_field()
+    currency = currency_field()
+    triage_business_days = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1)], help_text="Triage within this many business days."
+    )
+    award_decision_business_days = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1)],
+        help_text="Decide on the award within this many business days of triage.",
+    )
+    resolution_business_days = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1)],
+        help_text="Resolve within this many business days of triage.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-rank"]
+        verbose_name_plural = "severities"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(award_min__lte=F("award_max")), name="bounty_severity_range_ordered"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def award_range_display(self):
+        return f"{self.award_min:,.0f} to {self.award_max:,.0f} {self.currency}"
+
+
+class Category(models.Model):
+    """A class of vulnerability the program names, such as P0 supply chain attack."""
+
+    code = models.CharField(max_length=10, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    typical_severity = models.ForeignKey(
+        Severity, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_active = models.BooleanField(default=True, help_text="Offered on the submit form.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class Award(models.Model):
+    """A bounty (or a bonus on top of one) proposed by staff for a report."""
+
+    class Kind(models.TextChoices):
+        BOUNTY = "bounty", "Bounty"
+        BONUS = "bonus", "Bonus"
+
+    report = models.ForeignKey("reports.Report", on_delete=models.PROTECT, related_name="awards")
+    kind = models.CharField(max_length=10, choices=Kind, default=Kind.BOUNTY)
+    amount = money_field()
+    currency = currency_field()
+    justification = models.TextField(
+        blank=True, help_text="Required for a bonus and for an amount outside the severity range."
+    )
+    outside_range = models.BooleanField(default=False, editable=False)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="proposed_awards"
+    )
+    proposed_at = models.DateTimeField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-proposed_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount} {self.currency} for {self.report}"
+
+
+class Payout(models.Model):
+    """The money for one award: approved by finance, instructed, then paid exactly once."""
+
+    class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+        APPROVED = "approved", "Approved"
+        INSTRUCTED = "instructed", "Payment instructed"
+        PAID = "paid", "Paid"
+        REJECTED = "rejected", "Rejected"
+
+    award = models.OneToOneField(Award, on_delete=models.PROTECT, related_name="payout")
+    reporter = models.ForeignKey(
+        "reports.Reporter", on_delete=models.PROTECT, related_name="payouts"
+    )
+    amount = money_field()
+    currency = currency_field()
+    status = models.CharField(
+        max_length=20, choices=Status, default=Status.AWAITING_APPROVAL, editable=False
+    )
+    approvals_required = models.PositiveSmallIntegerField(default=1, editable=False)
+    payment_method = models.CharField(max_length=20, blank=True, editable=False)
+    instruction_reference = models.CharField(
+        max_length=40, blank=True, editable=False, help_text="Idempotency key of the instruction."
+    )
+    instructed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    payment_reference = models.CharField(max_length=120, blank=True, editable=False)
+    paid_at = models.DateTimeField(null=True, blank=True, editable=False)
+    rejection_reason = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("approve_payout", "Can approve or reject payouts (finance)")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instruction_reference"],
+                condition=~Q(instruction_reference=""),
+                name="bounty_payout_instruction_once",
+            ),
+            models.UniqueConstraint(
+                fields=["payment_reference"],
+                condition=~Q(payment_reference=""),
+                name="bounty_payout_payment_reference_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self):
+        return f"Payout {self.amount} {self.currency} to {self.reporter}"
+
+
+class PayoutApproval(models.Model):
+    """One finance user's decision on a payout; a person decides a payout at most once."""
+
+    class Decision(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        REJECT = "reject", "Reject"
+
+    payout = models.ForeignKey(Payout, on_delete=models.CASCADE, related_name="approvals")
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payout_approvals"
+    )
+    decision = models.CharField(max_length=10, choices=Decision)
+    reason = models.TextField(blank=True)
+    decided_at = models.DateTimeField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["decided_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payout", "approver"], name="bounty_payoutapproval_once_per_person"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_decision_display()} by {self.approver} on {self.payout_id}"

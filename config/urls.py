@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import path
+
+from config.health import healthz
+
+admin.site.site_header = "Bounty Desk"
+admin.site.site_title = "Bounty Desk"
+admin.site.index_title = "Vulnerability reports and bounties"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+]

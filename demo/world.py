@@ -1,0 +1,250 @@
+"""The demo world: the reference program, its staff, two researchers, reports and payouts.
+
+Every row is looked up by a stable natural key before it is created, so seeding twice changes
+nothing, and a row someone edited in the admin is left as they made it.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import roles
+from accounts.history import acting_user
+from accounts.models import User
+from bounty.models import Award, Category, Payout, PayoutApproval, Severity
+from bounty.reference_program import load_reference_program
+from reports.models import Message, Report, Reporter
+
+DEFAULT_PASSWORD = "bounty-desk-demo"  # noqa: S105 - demo accounts only, printed on seeding
+
+STAFF = [
+    ("admin@demo.test", "Ada Admin", roles.PROGRAM_ADMIN, True),
+    ("triager@demo.test", "Tom Triager", roles.TRIAGER, False),
+    ("finance@demo.test", "Fay Finance", roles.FINANCE, False),
+    ("finance2@demo.test", "Finn Finance", roles.FINANCE, False),
+]
+RESEARCHERS = [
+    ("alice@demo.test", "Alice Researcher", "paypal", "alice.payments@demo.test"),
+    ("bob@demo.test", "Bob Researcher", "bank_transfer", "IBAN DE00 0000 0000 0000 0000 00"),
+]
+
+S = Report.Status
+R = Report.Resolution
+
+# (title stem, status, resolution, category code, severity name, days ago received)
+REPORT_PLAN = [
+    ("Admin API reachable without a key", S.SUBMITTED, R.NONE, "P1", None, 1),
+    ("Team key can create organisation keys", S.ACKNOWLEDGED, R.NONE, "P2", None, 3),
+    ("Debug endpoint lists model aliases", S.NEEDS_INFO, R.NONE, "P3", None, 6),
+    ("Release workflow runs untrusted pull-request code", S.TRIAGED, R.NONE, "P0", "Critical", 9),
+    ("Spend logs readable by any virtual key", S.RESOLVED, R.FIXED, "P2", "Medium", 20),
+    ("Verbose error leaks upstream host name", S.CLOSED, R.INFORMATIVE, "P3", "Low", 30),
+]
+
+
+@dataclass
+class DemoWorld:
+    password: str
+    users: dict[str, User] = field(default_factory=dict)
+    reporters: dict[str, Reporter] = field(default_factory=dict)
+    reports: dict[tuple[str, str], Report] = field(default_factory=dict)
+
+
+def _ensure_user(email, full_name, password, *, staff, superuser=False, role=None):
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User(email=email, full_name=full_name, is_staff=staff, is_superuser=superuser)
+        user.set_password(password)
+        user.save()
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def _stamps_for(status, received_at):
+    """Timestamps a report in ``status`` would carry, spaced a day apart after receipt."""
+    order = [S.ACKNOWLEDGED, S.TRIAGED, S.RESOLVED]
+    reached = {
+        S.SUBMITTED: [],
+        S.ACKNOWLEDGED: [S.ACKNOWLEDGED],
+        S.NEEDS_INFO: [S.ACKNOWLEDGED],
+        S.TRIAGED: [S.ACKNOWLEDGED, S.TRIAGED],
+        S.RESOLVED: order,
+        S.CLOSED: [S.ACKNOWLEDGED, S.TRIAGED],
+    }[status]
+    stamps = {f"{step}_at": received_at + timedelta(days=i + 1) for i, step in enumerate(reached)}
+    if status == S.CLOSED:
+        stamps["closed_at"] = received_at + timedelta(days=len(reached) + 1)
+    return stamps
+
+
+def _ensure_report(reporter, plan, now, triager):
+    title, status, resolution, category_code, severity_name, days_ago = plan
+    full_title = f"{title} ({reporter.display_name.split()[0]})"
+    report = Report.objects.filter(reporter=reporter, title=full_title).first()
+    if report is not None:
+        return report
+    received_at = now - timedelta(days=days_ago)
+    report = Report.objects.create(
+        reporter=reporter,
+        title=full_title,
+        category=Category.objects.get(code=category_code),
+        severity=Severity.objects.get(name=severity_name) if severity_name else None,
+        affected_asset="llm-proxy",
+        affected_version="1.40.2",
+        description=f"{title}. Found while testing a proxy instance I run myself.",
+        steps_to_reproduce="1. Start the proxy with the default config.\n2. Send the request.\n"
+        "3. Observe the response.",
+        impact="An attacker could read or change data they should not reach.",
+        status=status,
+        status_before_info_request=S.ACKNOWLEDGED if status == S.NEEDS_INFO else "",
+        resolution=resolution,
+        assignee=triager if status != S.SUBMITTED else None,
+        received_at=received_at,
+        last_activity_at=received_at + timedelta(days=1),
+        **_stamps_for(status, received_at),
+    )
+    if status != S.SUBMITTED:
+        Message.objects.create(
+            report=report,
+            author=triager,
+            visibility=Message.Visibility.PUBLIC,
+            body="Thank you for the report. We are looking into it.",
+            created_at=report.acknowledged_at,
+        )
+        Message.objects.create(
+            report=report,
+            author=triager,
+            visibility=Message.Visibility.INTERNAL,
+            body="Reproduced on a local instance.",
+            created_at=report.acknowledged_at,
+        )
+    return report
+
+
+def _ensure_duplicate(original, reporter, now):
+    title = f"Duplicate of: {original.title}"
+    report = Report.objects.filter(reporter=reporter, title=title).first()
+    if report is None:
+        report = Report.objects.create(
+            reporter=reporter,
+            title=title,
+            category=original.category,
+            description=original.description,
+            steps_to_reproduce=original.steps_to_reproduce,
+            status=S.CLOSED,
+            resolution=R.DUPLICATE,
+            duplicate_of=original,
+            received_at=now - timedelta(days=2),
+            closed_at=now - timedelta(days=1),
+        )
+    return report
+
+
+# (owner, report status, award kind, amount, payout status)
+PAYOUT_PLAN = [
+    ("alice@demo.test", S.RESOLVED, Award.Kind.BOUNTY, Decimal("400"), Payout.Status.PAID),
+    ("alice@demo.test", S.RESOLVED, Award.Kind.BONUS, Decimal("100"), Payout.Status.REJECTED),
+    ("alice@demo.test", S.TRIAGED, Award.Kind.BOUNTY, Decimal("2000"), Payout.Status.APPROVED),
+    ("bob@demo.test", S.RESOLVED, Award.Kind.BOUNTY, Decimal("300"), Payout.Status.INSTRUCTED),
+    (
+        "bob@demo.test",
+        S.TRIAGED,
+        Award.Kind.BOUNTY,
+        Decimal("1800"),
+        Payout.Status.AWAITING_APPROVAL,
+    ),
+]
+
+
+def _ensure_payout(world, owner, report_status, kind, amount, payout_status, now):
+    report = world.reports[(owner, report_status)]
+    existing = Payout.objects.filter(award__report=report, award__kind=kind).first()
+    if existing is not None:
+        return existing
+    triager = world.users["triager@demo.test"]
+    finance = [world.users["finance@demo.test"], world.users["finance2@demo.test"]]
+    severity = report.severity
+    award = Award.objects.create(
+        report=report,
+        kind=kind,
+        amount=amount,
+        currency="USD",
+        justification="Clear reproduction and a suggested fix." if kind == Award.Kind.BONUS else "",
+        outside_range=not (severity.award_min <= amount <= severity.award_max),
+        proposed_by=triager,
+        proposed_at=now - timedelta(days=5),
+    )
+    approvals_required = 2 if amount > Decimal("1000") else 1
+    payout = Payout.objects.create(
+        award=award,
+        reporter=report.reporter,
+        amount=amount,
+        currency="USD",
+        status=payout_status,
+        approvals_required=approvals_required,
+        payment_method=report.reporter.payment_method,
+    )
+    if payout_status == Payout.Status.REJECTED:
+        PayoutApproval.objects.create(
+            payout=payout,
+            approver=finance[0],
+            decision=PayoutApproval.Decision.REJECT,
+            reason="A bonus needs the fix to be confirmed first.",
+            decided_at=now - timedelta(days=4),
+        )
+        payout.rejection_reason = "A bonus needs the fix to be confirmed first."
+    elif payout_status != Payout.Status.AWAITING_APPROVAL:
+        for approver in finance[:approvals_required]:
+            PayoutApproval.objects.create(
+                payout=payout,
+                approver=approver,
+                decision=PayoutApproval.Decision.APPROVE,
+                decided_at=now - timedelta(days=4),
+            )
+    if payout_status in (Payout.Status.INSTRUCTED, Payout.Status.PAID):
+        payout.instruction_reference = f"DEMO-{payout.pk:06d}"
+        payout.instructed_at = now - timedelta(days=3)
+    if payout_status == Payout.Status.PAID:
+        payout.payment_reference = f"DEMO-PAYMENT-{payout.pk:06d}"
+        payout.paid_at = now - timedelta(days=2)
+    payout.save()
+    return payout
+
+
+@transaction.atomic
+def seed_demo_world(password: str = DEFAULT_PASSWORD) -> DemoWorld:
+    """Create whatever part of the demo world is missing, and return all of it."""
+    world = DemoWorld(password=password)
+    roles.sync_roles()
+    load_reference_program()
+    for email, name, role, superuser in STAFF:
+        world.users[email] = _ensure_user(
+            email, name, password, staff=True, superuser=superuser, role=role
+        )
+    now = timezone.now()
+    with acting_user(world.users["admin@demo.test"]):
+        for email, name, method, details in RESEARCHERS:
+            user = _ensure_user(email, name, password, staff=False)
+            world.users[email] = user
+            reporter = Reporter.objects.filter(email=email).first() or Reporter.objects.create(
+                user=user,
+                email=email,
+                display_name=name,
+                payment_method=method,
+                payment_details=details,
+            )
+            world.reporters[email] = reporter
+            for plan in REPORT_PLAN:
+                world.reports[(email, plan[1])] = _ensure_report(
+                    reporter, plan, now, world.users["triager@demo.test"]
+                )
+        original = world.reports[("alice@demo.test", S.TRIAGED)]
+        _ensure_duplicate(original, world.reporters["bob@demo.test"], now)
+        for plan in PAYOUT_PLAN:
+            _ensure_payout(world, *plan, now)
+    return world

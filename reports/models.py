@@ -1,0 +1,263 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+# Crockford's base32 without the look-alikes: readable aloud and in mail subjects.
+_PUBLIC_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PUBLIC_ID_LENGTH = 16  # 80 random bits: not enumerable, not guessable
+
+
+def new_public_id() -> str:
+    """Return an unguessable report id such as ``VR-7K3M-Q9XD-2HPA-B4TN``."""
+    raw = "".join(secrets.choice(_PUBLIC_ID_ALPHABET) for _ in range(_PUBLIC_ID_LENGTH))
+    return "VR-" + "-".join(raw[i : i + 4] for i in range(0, _PUBLIC_ID_LENGTH, 4))
+
+
+class Reporter(models.Model):
+    """A researcher: someone with an account, or only an email address until they sign up."""
+
+    class PaymentMethod(models.TextChoices):
+        NONE = "", "Not given"
+        PAYPAL = "paypal", "PayPal"
+        BANK_TRANSFER = "bank_transfer", "Bank transfer"
+        OTHER = "other", "Other"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reporter",
+    )
+    email = models.EmailField()
+    display_name = models.CharField(max_length=120, blank=True)
+    payment_method = models.CharField(
+        max_length=20, choices=PaymentMethod, default=PaymentMethod.NONE, blank=True
+    )
+    payment_details = models.TextField(
+        blank=True, help_text="How to pay this researcher. Shown to finance only."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["email"]
+        permissions = [("view_payment_details", "Can view researchers' payment details")]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="reports_reporter_email_ci_unique"),
+        ]
+
+    def __str__(self):
+        return self.display_name or self.email
+
+
+class Report(models.Model):
+    """A vulnerability report, from submission to its resolution or closure."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        NEEDS_INFO = "needs_info", "Needs information"
+        TRIAGED = "triaged", "Triaged"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+
+    class Resolution(models.TextChoices):
+        NONE = "", "—"
+        FIXED = "fixed", "Fixed"
+        DUPLICATE = "duplicate", "Duplicate"
+        INFORMATIVE = "informative", "Informative"
+        NOT_APPLICABLE = "not_applicable", "Not applicable"
+        OUT_OF_SCOPE = "out_of_scope", "Out of scope"
+        SPAM = "spam", "Spam"
+        WONT_FIX = "wont_fix", "Won't fix"
+
+    public_id = models.CharField(max_length=24, unique=True, default=new_public_id, editable=False)
+    reporter = models.ForeignKey(Reporter, on_delete=models.PROTECT, related_name="reports")
+    title = models.CharField(max_length=200)
+    category = models.ForeignKey(
+        "bounty.Category", null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
+    )
+    severity = models.ForeignKey(
+        "bounty.Severity", null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
+    )
+    cvss_vector = models.CharField("CVSS vector", max_length=255, blank=True)
+    cvss_score = models.DecimalField(
+        "CVSS score", max_digits=3, decimal_places=1, null=True, blank=True, editable=False
+    )
+    affected_asset = models.CharField(max_length=255, blank=True)
+    affected_version = models.CharField(max_length=120, blank=True)
+    description = models.TextField()
+    steps_to_reproduce = models.TextField()
+    impact = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=20, choices=Status, default=Status.SUBMITTED, editable=False
+    )
+    status_before_info_request = models.CharField(
+        max_length=20, choices=Status, blank=True, editable=False
+    )
+    resolution = models.CharField(
+        max_length=20, choices=Resolution, default=Resolution.NONE, blank=True, editable=False
+    )
+    duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="duplicates",
+        editable=False,
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_reports",
+        limit_choices_to={"is_staff": True},
+    )
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
+    acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False)
+    triaged_at = models.DateTimeField(null=True, blank=True, editable=False)
+    resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_activity_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [
+            models.Index(fields=["status", "-received_at"]),
+            models.Index(fields=["reporter", "-last_activity_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="closed") | ~Q(resolution=""),
+                name="reports_report_closed_has_resolution",
+            ),
+            models.CheckConstraint(
+                condition=Q(duplicate_of__isnull=True) | Q(resolution="duplicate"),
+                name="reports_report_duplicate_of_only_for_duplicates",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.public_id} {self.title}"
+
+
+class Message(models.Model):
+    """A note on a report: public (the researcher sees it) or internal (staff only)."""
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        INTERNAL = "internal", "Internal"
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty for messages the system writes.",
+    )
+    visibility = models.CharField(max_length=10, choices=Visibility, default=Visibility.PUBLIC)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["report", "created_at"])]
+
+    def __str__(self):
+        return f"{self.get_visibility_display()} message on {self.report.public_id}"
+
+
+def attachment_path(instance, filename):
+    # The stored name is random: the researcher's file name never reaches the filesystem.
+    return f"attachments/{secrets.token_hex(16)}"
+
+
+class Attachment(models.Model):
+    """A file a researcher or staff attached to a report."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class Deadline(models.Model):
+    """A promise with a due time on a report: first response, triage, award decision, resolution."""
+
+    class Kind(models.TextChoices):
+        FIRST_RESPONSE = "first_response", "First response"
+        TRIAGE = "triage", "Triage"
+        AWARD_DECISION = "award_decision", "Award decision"
+        RESOLUTION = "resolution", "Resolution"
+
+    class ReminderStage(models.IntegerChoices):
+        NONE = 0, "None sent"
+        DUE_SOON = 1, "Due-soon reminder sent"
+        DUE = 2, "Due reminder sent"
+        ESCALATED = 3, "Overdue escalation sent"
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="deadlines")
+    kind = models.CharField(max_length=20, choices=Kind)
+    due_at = models.DateTimeField()
+    met_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set while the clock waits for the researcher."
+    )
+    last_reminder_stage = models.PositiveSmallIntegerField(
+        choices=ReminderStage, default=ReminderStage.NONE
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "kind"], name="reports_deadline_one_per_kind"
+            ),
+        ]
+        indexes = [
+            # The reminder sweep reads only open deadlines, in due order.
+            models.Index(
+                fields=["due_at"],
+                condition=Q(met_at__isnull=True),
+                name="reports_deadline_open_due",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.report.public_id}"
+
+    @property
+    def is_open(self):
+        return self.met_at is None
