@@ -89,6 +89,7 @@ def sync_roles() -> dict[str, Group]:
 
 
 def sync_roles_after_migrate(sender, app_config=None, **kwargs):
-    # post_migrate is sent once per app; only after the last one do all permissions exist.
-    if app_config is not None and app_config is list(apps.get_app_configs())[-1]:
+    # post_migrate is sent once per app with models; after the last, every permission exists.
+    with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
+    if app_config is with_models[-1]:
         sync_roles()

@@ -1,0 +1,72 @@
+"""Production settings: refuse to start without secrets, and pass Django's deployment check."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STRONG_KEY = "k" * 20 + "Zq8#vLp2@xN5!rT7wY0&mB3$cF6^hJ9*" + "s" * 10
+
+
+def _manage(*args, **env):
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "BOUNTY_ENV"}
+    }
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = _manage("check", BOUNTY_ENV="production", ALLOWED_HOSTS="desk.example.test")
+
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_a_short_secret_key():
+    result = _manage(
+        "check", BOUNTY_ENV="production", ALLOWED_HOSTS="desk.example.test", SECRET_KEY="short"
+    )
+
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    result = _manage("check", BOUNTY_ENV="production", SECRET_KEY=STRONG_KEY)
+
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_production_passes_the_deployment_check_with_no_warnings():
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        BOUNTY_ENV="production",
+        SECRET_KEY=STRONG_KEY,
+        ALLOWED_HOSTS="desk.example.test",
+    )
+
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_an_unknown_environment_name_is_refused():
+    result = _manage("check", BOUNTY_ENV="staging")
+
+    assert result.returncode != 0
+    assert "BOUNTY_ENV" in result.stderr

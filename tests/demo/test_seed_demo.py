@@ -1,0 +1,83 @@
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from bounty.models import Payout
+from reports.models import Report
+
+pytestmark = pytest.mark.django_db
+
+
+def _row_counts():
+    return {model._meta.label: model.objects.count() for model in apps.get_models()}
+
+
+def _seed(*args):
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_seeding_twice_changes_nothing():
+    _seed()
+    first = _row_counts()
+
+    _seed()
+
+    assert _row_counts() == first
+
+
+def test_history_rows_are_counted_too():
+    _seed()
+
+    assert _row_counts()["reports.HistoricalReport"] > 0
+
+
+def test_each_researcher_has_a_report_in_every_status():
+    _seed()
+
+    for email in ("alice@demo.test", "bob@demo.test"):
+        statuses = set(
+            Report.objects.filter(reporter__email=email).values_list("status", flat=True)
+        )
+        assert statuses == set(Report.Status.values), email
+
+
+def test_a_duplicate_points_at_its_original():
+    _seed()
+
+    duplicate = Report.objects.get(resolution=Report.Resolution.DUPLICATE)
+
+    assert duplicate.duplicate_of is not None
+    assert duplicate.duplicate_of.reporter != duplicate.reporter
+
+
+def test_payouts_exist_in_every_state():
+    _seed()
+
+    assert set(Payout.objects.values_list("status", flat=True)) == set(Payout.Status.values)
+
+
+def test_demo_accounts_log_in_with_the_given_password():
+    _seed("--password", "another demo password")
+
+    for email in ("admin@demo.test", "triager@demo.test", "finance2@demo.test", "bob@demo.test"):
+        assert authenticate(username=email, password="another demo password"), email
+
+
+def test_the_output_lists_the_admin_url_and_every_login():
+    output = _seed()
+
+    assert "/admin/" in output
+    for email in ("admin@demo.test", "triager@demo.test", "finance@demo.test", "alice@demo.test"):
+        assert email in output
+
+
+def test_seeded_history_names_the_program_admin_as_actor():
+    _seed()
+
+    report = Report.objects.first()
+    assert report.history.earliest().history_user.email == "admin@demo.test"
