@@ -1,8 +1,10 @@
 """Name the acting user in audit history for work done outside a request (tasks, commands)."""
 
 from contextlib import contextmanager
+from functools import wraps
 from types import SimpleNamespace
 
+from django.db import transaction
 from simple_history.models import HistoricalRecords
 
 
@@ -23,3 +25,18 @@ def acting_user(user):
             del context.request
         else:
             context.request = previous
+
+
+def audited(service):
+    """Run a service in one transaction, its history rows attributed to its ``acting_user``."""
+
+    @wraps(service)
+    def run(*args, **kwargs):
+        user = kwargs.get("acting_user")
+        with transaction.atomic():
+            if user is None:
+                return service(*args, **kwargs)
+            with acting_user(user):
+                return service(*args, **kwargs)
+
+    return run

@@ -17,7 +17,8 @@ from accounts.history import acting_user
 from accounts.models import User
 from bounty.models import Award, Category, Payout, PayoutApproval, Severity
 from bounty.reference_program import load_reference_program
-from reports.models import Message, Report, Reporter
+from reports import services
+from reports.models import Report, Reporter
 
 DEFAULT_PASSWORD = "bounty-desk-demo"  # noqa: S105 - demo accounts only, printed on seeding
 
@@ -65,83 +66,66 @@ def _ensure_user(email, full_name, password, *, staff, superuser=False, role=Non
     return user
 
 
-def _stamps_for(status, received_at):
-    """Timestamps a report in ``status`` would carry, spaced a day apart after receipt."""
-    order = [S.ACKNOWLEDGED, S.TRIAGED, S.RESOLVED]
-    reached = {
-        S.SUBMITTED: [],
-        S.ACKNOWLEDGED: [S.ACKNOWLEDGED],
-        S.NEEDS_INFO: [S.ACKNOWLEDGED],
-        S.TRIAGED: [S.ACKNOWLEDGED, S.TRIAGED],
-        S.RESOLVED: order,
-        S.CLOSED: [S.ACKNOWLEDGED, S.TRIAGED],
-    }[status]
-    stamps = {f"{step}_at": received_at + timedelta(days=i + 1) for i, step in enumerate(reached)}
-    if status == S.CLOSED:
-        stamps["closed_at"] = received_at + timedelta(days=len(reached) + 1)
-    return stamps
-
-
 def _ensure_report(reporter, plan, now, triager):
+    """Create a report through the real workflow, moved on as far as its planned status."""
     title, status, resolution, category_code, severity_name, days_ago = plan
     full_title = f"{title} ({reporter.display_name.split()[0]})"
     report = Report.objects.filter(reporter=reporter, title=full_title).first()
     if report is not None:
         return report
-    received_at = now - timedelta(days=days_ago)
-    report = Report.objects.create(
+    report = services.submit_report(
         reporter=reporter,
-        title=full_title,
-        category=Category.objects.get(code=category_code),
-        severity=Severity.objects.get(name=severity_name) if severity_name else None,
-        affected_asset="llm-proxy",
-        affected_version="1.40.2",
-        description=f"{title}. Found while testing a proxy instance I run myself.",
-        steps_to_reproduce="1. Start the proxy with the default config.\n2. Send the request.\n"
-        "3. Observe the response.",
-        impact="An attacker could read or change data they should not reach.",
-        status=status,
-        status_before_info_request=S.ACKNOWLEDGED if status == S.NEEDS_INFO else "",
-        resolution=resolution,
-        assignee=triager if status != S.SUBMITTED else None,
-        received_at=received_at,
-        last_activity_at=received_at + timedelta(days=1),
-        **_stamps_for(status, received_at),
+        submission=services.Submission(
+            title=full_title,
+            category=Category.objects.get(code=category_code),
+            affected_asset="llm-proxy",
+            affected_version="1.40.2",
+            description=f"{title}. Found while testing a proxy instance I run myself.",
+            steps_to_reproduce="1. Start the proxy with the default config.\n"
+            "2. Send the request.\n3. Observe the response.",
+            impact="An attacker could read or change data they should not reach.",
+        ),
+        acting_user=reporter.user,
+        received_at=now - timedelta(days=days_ago),
     )
-    if status != S.SUBMITTED:
-        Message.objects.create(
-            report=report,
-            author=triager,
-            visibility=Message.Visibility.PUBLIC,
-            body="Thank you for the report. We are looking into it.",
-            created_at=report.acknowledged_at,
+    if status == S.SUBMITTED:
+        return report
+    services.assign_report(report, acting_user=triager, assignee=triager)
+    services.acknowledge_report(report, acting_user=triager)
+    services.add_staff_message(
+        report, acting_user=triager, body="Reproduced on a local instance.", public=False
+    )
+    if status == S.NEEDS_INFO:
+        services.request_information(
+            report, acting_user=triager, question="Which configuration file did you use?"
         )
-        Message.objects.create(
-            report=report,
-            author=triager,
-            visibility=Message.Visibility.INTERNAL,
-            body="Reproduced on a local instance.",
-            created_at=report.acknowledged_at,
+    elif status == S.CLOSED:
+        services.close_report(report, acting_user=triager, resolution=resolution)
+    elif status in (S.TRIAGED, S.RESOLVED):
+        services.triage_report(
+            report, acting_user=triager, severity=Severity.objects.get(name=severity_name)
         )
+        if status == S.RESOLVED:
+            services.resolve_report(report, acting_user=triager)
+    report.refresh_from_db()
     return report
 
 
-def _ensure_duplicate(original, reporter, now):
+def _ensure_duplicate(original, reporter, triager):
     title = f"Duplicate of: {original.title}"
     report = Report.objects.filter(reporter=reporter, title=title).first()
     if report is None:
-        report = Report.objects.create(
+        report = services.submit_report(
             reporter=reporter,
-            title=title,
-            category=original.category,
-            description=original.description,
-            steps_to_reproduce=original.steps_to_reproduce,
-            status=S.CLOSED,
-            resolution=R.DUPLICATE,
-            duplicate_of=original,
-            received_at=now - timedelta(days=2),
-            closed_at=now - timedelta(days=1),
+            submission=services.Submission(
+                title=title,
+                category=original.category,
+                description=original.description,
+                steps_to_reproduce=original.steps_to_reproduce,
+            ),
+            acting_user=reporter.user,
         )
+        report = services.mark_duplicate(report, acting_user=triager, original=original)
     return report
 
 
@@ -244,7 +228,9 @@ def seed_demo_world(password: str = DEFAULT_PASSWORD) -> DemoWorld:
                     reporter, plan, now, world.users["triager@demo.test"]
                 )
         original = world.reports[("alice@demo.test", S.TRIAGED)]
-        _ensure_duplicate(original, world.reporters["bob@demo.test"], now)
+        _ensure_duplicate(
+            original, world.reporters["bob@demo.test"], world.users["triager@demo.test"]
+        )
         for plan in PAYOUT_PLAN:
             _ensure_payout(world, *plan, now)
     return world

@@ -230,6 +230,9 @@ class Deadline(models.Model):
     kind = models.CharField(max_length=20, choices=Kind)
     due_at = models.DateTimeField()
     met_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the report was closed before this was met."
+    )
     paused_at = models.DateTimeField(
         null=True, blank=True, help_text="Set while the clock waits for the researcher."
     )
@@ -250,7 +253,7 @@ class Deadline(models.Model):
             # The reminder sweep reads only open deadlines, in due order.
             models.Index(
                 fields=["due_at"],
-                condition=Q(met_at__isnull=True),
+                condition=Q(met_at__isnull=True, cancelled_at__isnull=True),
                 name="reports_deadline_open_due",
             ),
         ]
@@ -260,4 +263,4 @@ class Deadline(models.Model):
 
     @property
     def is_open(self):
-        return self.met_at is None
+        return self.met_at is None and self.cancelled_at is None

@@ -4,6 +4,8 @@ from django.contrib.auth.models import Group
 from accounts import roles
 from tests.factories import ReporterFactory, StaffFactory, UserFactory
 
+pytest_plugins = ["tests.celery_live"]
+
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
@@ -51,3 +53,36 @@ def researcher(db):
 @pytest.fixture
 def other_researcher(db):
     return ReporterFactory(user=UserFactory(email="bob@example.test")).user
+
+
+@pytest.fixture
+def program(db):
+    from bounty.reference_program import load_reference_program
+
+    return load_reference_program()
+
+
+@pytest.fixture
+def submit(program, researcher):
+    """Submit a report as a researcher through the real service, as the portal does."""
+    from bounty.models import Category
+    from reports import services
+
+    def submit_report(reporter_user=None, **overrides):
+        user = reporter_user or researcher
+        fields = {
+            "title": "Admin API answers without a key",
+            "description": "The admin API does not check the master key.",
+            "steps_to_reproduce": "1. Start the proxy.\n2. GET /admin/keys without a key.",
+            "category": Category.objects.get(code="P1"),
+        }
+        received_at = overrides.pop("received_at", None)
+        fields.update(overrides)
+        return services.submit_report(
+            reporter=user.reporter,
+            submission=services.Submission(**fields),
+            acting_user=user,
+            received_at=received_at,
+        )
+
+    return submit_report

@@ -98,34 +98,3 @@ def test_the_status_cannot_be_edited_in_the_report_form(client, superuser):
     response = client.get(_admin_url(Report, "change", report.pk))
 
     assert b'name="status"' not in response.content
-
-
-def test_the_history_page_names_the_acting_user(client, superuser):
-    report = ReportFactory(title="Before")
-    client.force_login(superuser)
-    form = client.get(_admin_url(Report, "change", report.pk)).context["adminform"].form
-    data = {k: v for k, v in form.initial.items() if v is not None and k in form.fields}
-    data.update(
-        {
-            "title": "After",
-            "reporter": report.reporter_id,
-            "category": report.category_id,
-            "messages-TOTAL_FORMS": 0,
-            "messages-INITIAL_FORMS": 0,
-            "attachments-TOTAL_FORMS": 0,
-            "attachments-INITIAL_FORMS": 0,
-            "deadlines-TOTAL_FORMS": 0,
-            "deadlines-INITIAL_FORMS": 0,
-            "awards-TOTAL_FORMS": 0,
-            "awards-INITIAL_FORMS": 0,
-        }
-    )
-
-    response = client.post(_admin_url(Report, "change", report.pk), data)
-
-    assert response.status_code == 302, response.context["adminform"].form.errors
-    latest = report.history.latest()
-    assert latest.title == "After"
-    assert latest.history_user == superuser
-    history_page = client.get(_admin_url(Report, "history", report.pk))
-    assert superuser.email.encode() in history_page.content

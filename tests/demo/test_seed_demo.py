@@ -76,8 +76,10 @@ def test_the_output_lists_the_admin_url_and_every_login():
         assert email in output
 
 
-def test_seeded_history_names_the_program_admin_as_actor():
+def test_seeded_history_names_who_did_each_step():
     _seed()
 
-    report = Report.objects.first()
-    assert report.history.earliest().history_user.email == "admin@demo.test"
+    report = Report.objects.get(status=Report.Status.RESOLVED, reporter__email="bob@demo.test")
+    actors = [h.history_user.email for h in report.history.order_by("history_date", "history_id")]
+    assert actors[0] == "bob@demo.test"
+    assert set(actors[1:]) == {"triager@demo.test"}

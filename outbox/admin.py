@@ -1,0 +1,28 @@
+from django.contrib import admin, messages
+from simple_history.admin import SimpleHistoryAdmin
+
+from outbox.models import OutgoingMail
+from outbox.services import retry_failed_mail
+
+
+@admin.register(OutgoingMail)
+class OutgoingMailAdmin(SimpleHistoryAdmin):
+    list_display = ("subject", "to", "template", "status", "attempts", "created_at", "sent_at")
+    list_filter = ("status", "template")
+    search_fields = ("to", "subject", "report_public_id")
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in OutgoingMail._meta.fields]
+    actions = ["retry_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Retry the selected failed mail now", permissions=["change"])
+    def retry_now(self, request, queryset):
+        failed = queryset.filter(status=OutgoingMail.Status.FAILED)
+        for mail in failed:
+            retry_failed_mail(mail)
+        self.message_user(request, f"{len(failed)} mail queued again.", messages.SUCCESS)

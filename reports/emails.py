@@ -1,0 +1,88 @@
+"""Mail about reports. Mail names the report by its public id and carries no report content:
+mail is not end-to-end secure, so details stay in the desk behind a login."""
+
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from accounts import roles
+from bounty.models import Program
+from outbox.services import queue_mail
+from reports.models import Deadline, Message, Report
+
+PORTAL_REPORT_PATH = "/portal/reports/{public_id}/"
+ADMIN_REPORT_PATH = "/admin/reports/report/{pk}/change/"
+
+
+def _report_context(report: Report) -> dict:
+    return {
+        "report": report,
+        "public_id": report.public_id,
+        "portal_path": PORTAL_REPORT_PATH.format(public_id=report.public_id),
+        "admin_path": ADMIN_REPORT_PATH.format(pk=report.pk),
+    }
+
+
+def _triagers():
+    group = Group.objects.filter(name=roles.TRIAGER).first()
+    if group is None:
+        return []
+    return list(group.user_set.filter(is_active=True).values_list("email", flat=True))
+
+
+def mail_report_received(report: Report, program: Program) -> None:
+    first_response = report.deadlines.filter(kind=Deadline.Kind.FIRST_RESPONSE).first()
+    # The promised date reads in the program's timezone, the one its business days count in.
+    with timezone.override(ZoneInfo(program.timezone)):
+        queue_mail(
+            to=report.reporter.email,
+            template="report_received",
+            context={
+                **_report_context(report),
+                "first_response_due": first_response.due_at if first_response else None,
+            },
+            report_public_id=report.public_id,
+        )
+
+
+def mail_new_report_to_triagers(report: Report) -> None:
+    for email in _triagers():
+        queue_mail(
+            to=email,
+            template="new_report",
+            context=_report_context(report),
+            report_public_id=report.public_id,
+        )
+
+
+def mail_report_updated(report: Report, message: Message) -> None:
+    """Tell the researcher about a public move or message; internal notes never get here."""
+    if message.visibility != Message.Visibility.PUBLIC:
+        raise ValueError("Internal notes are never mailed to the researcher.")
+    queue_mail(
+        to=report.reporter.email,
+        template="report_updated",
+        context={**_report_context(report), "status": report.get_status_display()},
+        report_public_id=report.public_id,
+    )
+
+
+def mail_researcher_replied(report: Report) -> None:
+    recipients = [report.assignee.email] if report.assignee else _triagers()
+    for email in recipients:
+        queue_mail(
+            to=email,
+            template="researcher_replied",
+            context=_report_context(report),
+            report_public_id=report.public_id,
+        )
+
+
+def mail_report_assigned(report: Report) -> None:
+    queue_mail(
+        to=report.assignee.email,
+        template="report_assigned",
+        context=_report_context(report),
+        report_public_id=report.public_id,
+    )

@@ -1,0 +1,381 @@
+"""Every change to a report: one function per use case, each one transaction.
+
+Each move checks the transition table, stamps who and when, leaves a message on the report,
+updates its deadlines and queues mail through the outbox, all or nothing. Admin actions, the
+portal, mail intake and tasks call these functions; nothing else writes a report's status.
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from accounts.history import audited
+from accounts.models import User
+from bounty.models import Category, Severity
+from bounty.selectors import current_program
+from reports import deadlines, emails
+from reports.cvss import score_vector
+from reports.models import Message, Report, Reporter
+from reports.transitions import Move, target_status
+
+Kind = deadlines.Kind
+Resolution = Report.Resolution
+
+CLOSING_RESOLUTIONS = frozenset(
+    {
+        Resolution.INFORMATIVE,
+        Resolution.NOT_APPLICABLE,
+        Resolution.OUT_OF_SCOPE,
+        Resolution.SPAM,
+        Resolution.WONT_FIX,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a researcher submits; the portal form and mail intake both produce one."""
+
+    title: str
+    description: str
+    steps_to_reproduce: str
+    category: Category | None = None
+    affected_asset: str = ""
+    affected_version: str = ""
+    impact: str = ""
+    cvss_vector: str = ""
+
+
+def _locked(report: Report) -> Report:
+    # Re-read under a row lock so two staff acting at once cannot both move the same report.
+    return (
+        Report.objects.select_for_update(of=("self",))
+        .select_related("reporter", "severity")
+        .get(pk=report.pk)
+    )
+
+
+def _record(report: Report, *, author: User | None, body: str, public: bool, now=None) -> Message:
+    message = Message.objects.create(
+        report=report,
+        author=author,
+        body=body,
+        visibility=Message.Visibility.PUBLIC if public else Message.Visibility.INTERNAL,
+        created_at=now or timezone.now(),
+    )
+    if public:
+        emails.mail_report_updated(report, message)
+    return message
+
+
+def _move(report: Report, move: Move, *, now, **fields) -> None:
+    report.status = target_status(report, move)
+    report.last_activity_at = now
+    for name, value in fields.items():
+        setattr(report, name, value)
+    report.save()
+
+
+def _require_text(value: str, what: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError(f"{what} is required.", code="required")
+    return value
+
+
+@audited
+def submit_report(
+    *, reporter: Reporter, submission: Submission, acting_user: User | None, received_at=None
+) -> Report:
+    """Record a new report, start its deadlines and acknowledge receipt to the researcher."""
+    program = current_program()
+    vector = submission.cvss_vector.strip()
+    score = score_vector(vector) if vector else None
+    now = timezone.now()
+    report = Report.objects.create(
+        reporter=reporter,
+        title=_require_text(submission.title, "A title"),
+        category=submission.category,
+        affected_asset=submission.affected_asset,
+        affected_version=submission.affected_version,
+        description=_require_text(submission.description, "A description"),
+        steps_to_reproduce=_require_text(submission.steps_to_reproduce, "Steps to reproduce"),
+        impact=submission.impact,
+        cvss_vector=score.vector if score else "",
+        cvss_score=score.base_score if score else None,
+        received_at=received_at or now,
+        last_activity_at=now,
+    )
+    deadlines.plan_deadlines(report, program)
+    emails.mail_report_received(report, program)
+    emails.mail_new_report_to_triagers(report)
+    return report
+
+
+@audited
+def acknowledge_report(report: Report, *, acting_user: User, message: str = "") -> Report:
+    """Tell the researcher a person has read the report: the first response."""
+    report = _locked(report)
+    now = timezone.now()
+    _move(report, Move.ACKNOWLEDGE, now=now, acknowledged_at=now)
+    deadlines.meet_deadlines(report, Kind.FIRST_RESPONSE)
+    _record(
+        report,
+        author=acting_user,
+        body=message.strip() or "Your report has been acknowledged. We are looking into it.",
+        public=True,
+        now=now,
+    )
+    return report
+
+
+@audited
+def request_information(report: Report, *, acting_user: User, question: str) -> Report:
+    """Ask the researcher a question; the report's clocks wait for the answer."""
+    question = _require_text(question, "The question")
+    report = _locked(report)
+    now = timezone.now()
+    previous = report.status
+    _move(report, Move.REQUEST_INFORMATION, now=now, status_before_info_request=previous)
+    if report.acknowledged_at is None:
+        report.acknowledged_at = now
+        report.save(update_fields=["acknowledged_at"])
+    # A question is a response: it meets the first-response promise.
+    deadlines.meet_deadlines(report, Kind.FIRST_RESPONSE)
+    deadlines.pause_deadlines(report)
+    _record(report, author=acting_user, body=question, public=True, now=now)
+    return report
+
+
+@audited
+def add_researcher_reply(report: Report, *, acting_user: User, body: str) -> Message:
+    """Record the researcher's message; an answer returns the report to where it was."""
+    body = _require_text(body, "A message")
+    report = _locked(report)
+    if report.reporter.user_id != acting_user.pk:
+        raise PermissionDenied("Only the researcher who reported it may reply as the researcher.")
+    now = timezone.now()
+    if report.status == Report.Status.NEEDS_INFO:
+        _move(report, Move.ANSWER_INFORMATION_REQUEST, now=now, status_before_info_request="")
+        deadlines.resume_deadlines(report)
+    else:
+        report.last_activity_at = now
+        report.save(update_fields=["last_activity_at"])
+    message = Message.objects.create(
+        report=report, author=acting_user, body=body, visibility=Message.Visibility.PUBLIC
+    )
+    emails.mail_researcher_replied(report)
+    return message
+
+
+@audited
+def triage_report(
+    report: Report,
+    *,
+    acting_user: User,
+    severity: Severity,
+    category: Category | None = None,
+    cvss_vector: str = "",
+    message: str = "",
+) -> Report:
+    """Set category, severity and CVSS; a new severity recomputes the open deadlines."""
+    vector = cvss_vector.strip()
+    score = score_vector(vector) if vector else None
+    report = _locked(report)
+    now = timezone.now()
+    first_triage = report.triaged_at is None
+    _move(
+        report,
+        Move.TRIAGE,
+        now=now,
+        severity=severity,
+        category=category or report.category,
+        cvss_vector=score.vector if score else "",
+        cvss_score=score.base_score if score else None,
+        triaged_at=report.triaged_at or now,
+    )
+    deadlines.meet_deadlines(report, Kind.FIRST_RESPONSE, Kind.TRIAGE)
+    deadlines.plan_deadlines(report, current_program())
+    public_note = message.strip() or (
+        f"Your report has been triaged with severity {severity.name}."
+        if first_triage
+        else f"The severity of your report is now {severity.name}."
+    )
+    _record(report, author=acting_user, body=public_note, public=True, now=now)
+    return report
+
+
+def _root_original(original: Report) -> Report:
+    original = Report.objects.get(pk=original.pk)
+    seen = set()
+    while original.duplicate_of_id is not None and original.pk not in seen:
+        seen.add(original.pk)
+        original = original.duplicate_of
+    return original
+
+
+@audited
+def mark_duplicate(report: Report, *, acting_user: User, original: Report) -> Report:
+    """Close as a duplicate of an earlier report, whose status alone its researcher sees."""
+    report = _locked(report)
+    original = _root_original(original)
+    if original.pk == report.pk:
+        raise ValidationError("A report cannot duplicate itself.", code="self_duplicate")
+    now = timezone.now()
+    _move(
+        report,
+        Move.MARK_DUPLICATE,
+        now=now,
+        resolution=Resolution.DUPLICATE,
+        duplicate_of=original,
+        closed_at=now,
+        acknowledged_at=report.acknowledged_at or now,
+    )
+    deadlines.meet_deadlines(report, Kind.FIRST_RESPONSE)
+    deadlines.cancel_open_deadlines(report)
+    _record(
+        report,
+        author=acting_user,
+        body=f"This report duplicates an earlier report, {original.public_id}, "
+        f"which is {original.get_status_display().lower()}.",
+        public=True,
+        now=now,
+    )
+    _record(
+        report,
+        author=acting_user,
+        body=f"Marked as a duplicate of {original.public_id} ({original.title}).",
+        public=False,
+        now=now,
+    )
+    return report
+
+
+@audited
+def resolve_report(report: Report, *, acting_user: User, message: str = "") -> Report:
+    """Record that the vulnerability is fixed."""
+    report = _locked(report)
+    now = timezone.now()
+    _move(report, Move.RESOLVE, now=now, resolution=Resolution.FIXED, resolved_at=now)
+    deadlines.meet_deadlines(report, Kind.RESOLUTION)
+    _record(
+        report,
+        author=acting_user,
+        body=message.strip() or "The vulnerability you reported has been fixed. Thank you.",
+        public=True,
+        now=now,
+    )
+    return report
+
+
+@audited
+def close_report(
+    report: Report, *, acting_user: User, resolution: str, message: str = ""
+) -> Report:
+    """Close an open report with one of the closing resolutions, saying why."""
+    if resolution not in CLOSING_RESOLUTIONS:
+        raise ValidationError(
+            f"Close with one of: {', '.join(sorted(CLOSING_RESOLUTIONS))}; "
+            "use mark_duplicate for duplicates and resolve for fixes.",
+            code="invalid_resolution",
+        )
+    report = _locked(report)
+    now = timezone.now()
+    _move(
+        report,
+        Move.CLOSE,
+        now=now,
+        resolution=resolution,
+        closed_at=now,
+        acknowledged_at=report.acknowledged_at or now,
+    )
+    deadlines.meet_deadlines(report, Kind.FIRST_RESPONSE)
+    deadlines.cancel_open_deadlines(report)
+    label = Resolution(resolution).label.lower()
+    _record(
+        report,
+        author=acting_user,
+        body=message.strip() or f"This report has been closed as {label}.",
+        public=True,
+        now=now,
+    )
+    return report
+
+
+@audited
+def reopen_report(report: Report, *, acting_user: User, reason: str) -> Report:
+    """Open a resolved or closed report again, back where its work had got to."""
+    reason = _require_text(reason, "A reason")
+    report = _locked(report)
+    now = timezone.now()
+    _move(
+        report,
+        Move.REOPEN,
+        now=now,
+        resolution=Resolution.NONE,
+        duplicate_of=None,
+        resolved_at=None,
+        closed_at=None,
+    )
+    kinds = (
+        [Kind.RESOLUTION, Kind.AWARD_DECISION]
+        if report.status == Report.Status.TRIAGED
+        else [Kind.TRIAGE]
+    )
+    deadlines.reopen_deadlines(report, *kinds, program=current_program())
+    _record(report, author=acting_user, body=reason, public=True, now=now)
+    return report
+
+
+@audited
+def assign_report(report: Report, *, acting_user: User, assignee: User | None) -> Report:
+    """Give the report to a staff member (or to nobody), telling them by mail."""
+    if assignee is not None and not assignee.is_staff:
+        raise ValidationError("Reports are assigned to staff only.", code="not_staff")
+    report = _locked(report)
+    if report.assignee_id == (assignee.pk if assignee else None):
+        return report
+    report.assignee = assignee
+    report.save(update_fields=["assignee"])
+    _record(
+        report,
+        author=acting_user,
+        body=f"Assigned to {assignee.email}." if assignee else "Unassigned.",
+        public=False,
+    )
+    if assignee is not None and assignee != acting_user:
+        emails.mail_report_assigned(report)
+    return report
+
+
+@audited
+def add_staff_message(report: Report, *, acting_user: User, body: str, public: bool) -> Message:
+    """Write to the researcher (public) or leave a note for staff (internal)."""
+    body = _require_text(body, "A message")
+    report = _locked(report)
+    now = timezone.now()
+    report.last_activity_at = now
+    report.save(update_fields=["last_activity_at"])
+    if public:
+        deadlines.meet_deadlines(report, Kind.FIRST_RESPONSE)
+    return _record(report, author=acting_user, body=body, public=public, now=now)
+
+
+@audited
+def record_report_received_by_email(
+    *,
+    reporter_email: str,
+    reporter_name: str,
+    submission: Submission,
+    received_at,
+    acting_user: User,
+) -> Report:
+    """Enter a report that arrived by mail; the researcher can claim it when they sign up."""
+    email = reporter_email.strip().lower()
+    reporter = Reporter.objects.filter(email__iexact=email).first()
+    if reporter is None:
+        reporter = Reporter.objects.create(email=email, display_name=reporter_name.strip())
+    return submit_report(
+        reporter=reporter, submission=submission, acting_user=acting_user, received_at=received_at
+    )
