@@ -1,0 +1,12 @@
+"""Public pages: the security policy and security.txt, open to anyone."""
+
+from django.urls import path
+
+from bounty import views
+
+app_name = "bounty"
+
+urlpatterns = [
+    path("security/", views.security_policy, name="security_policy"),
+    path(".well-known/security.txt", views.security_txt, name="security_txt"),
+]
