@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -68,11 +69,14 @@ INSTALLED_APPS = [
     "accounts",
     "bounty",
     "reports",
+    "audit",
+    "outbox",
     "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -175,7 +179,15 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Delivers mail whose task was lost (broker down, worker crash) and retries failed sends.
+    "deliver-pending-mail": {"task": "outbox.deliver_pending_mail", "schedule": 60.0},
+    # Once a day, at a quiet hour and off the hour, when other nightly jobs tend to start.
+    "delete-expired-history": {
+        "task": "audit.delete_expired_history",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}
 
 SIMPLE_HISTORY_REVERT_DISABLED = True
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
@@ -202,3 +214,34 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Content-Security-Policy and public pages
+INSTALLED_APPS += ["csp"]
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Nothing inline and nothing from elsewhere: pages (the admin included) load their scripts, styles
+# and images from this origin only, so injected markup cannot run or phone home.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    },
+}
+
+# Audit retention
+# History rows (who changed what, and when) older than this many days are deleted every night by
+# the audit.delete_expired_history task; 0 keeps every row forever.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=0)
+if AUDIT_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be 0 (keep forever) or a number of days.")
+# Seconds before Redis hands an unacknowledged task to another worker (see the Celery block
+# above). The live-worker tests lower it to see a killed worker's task redelivered in seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env.int(
+    "CELERY_REDIS_VISIBILITY_TIMEOUT", default=3600
+)
