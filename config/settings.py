@@ -179,15 +179,29 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# The whole schedule lives here, in code and under review, rather than in admin-editable rows:
+# a reminder sweep switched off by a click would break the program's promises silently.
 CELERY_BEAT_SCHEDULE: dict = {
     # Delivers mail whose task was lost (broker down, worker crash) and retries failed sends.
     "deliver-pending-mail": {"task": "outbox.deliver_pending_mail", "schedule": 60.0},
+    "send-deadline-reminders": {
+        "task": "reports.send_deadline_reminders",
+        "schedule": env.int("DEADLINE_SWEEP_SECONDS", default=300),
+    },
+    "send-triage-digest": {
+        "task": "reports.send_triage_digest",
+        "schedule": crontab(hour=env.int("TRIAGE_DIGEST_HOUR", default=8), minute=5),
+    },
     # Once a day, at a quiet hour and off the hour, when other nightly jobs tend to start.
     "delete-expired-history": {
         "task": "audit.delete_expired_history",
         "schedule": crontab(hour=3, minute=17),
     },
 }
+
+# Reminders: "due soon" this many hours before a deadline, escalation this long after it.
+DEADLINE_REMINDER_LEAD_HOURS = env.int("DEADLINE_REMINDER_LEAD_HOURS", default=24)
+DEADLINE_ESCALATION_AFTER_HOURS = env.int("DEADLINE_ESCALATION_AFTER_HOURS", default=24)
 
 SIMPLE_HISTORY_REVERT_DISABLED = True
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True

@@ -22,6 +22,13 @@ class OutgoingMail(models.Model):
     body_html = models.TextField(blank=True)
     template = models.CharField(max_length=60, help_text="Which mail this is, for filtering.")
     report_public_id = models.CharField(max_length=24, blank=True, db_index=True)
+    dedupe_key = models.CharField(
+        max_length=200,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Mail that must go out once at most (a reminder, a digest) carries a key.",
+    )
     status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)

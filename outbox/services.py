@@ -23,9 +23,21 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def queue_mail(
-    *, to: str, template: str, context: dict, report_public_id: str = ""
+    *,
+    to: str,
+    template: str,
+    context: dict,
+    report_public_id: str = "",
+    dedupe_key: str | None = None,
 ) -> OutgoingMail:
-    """Write a mail to the outbox; it is handed to a worker only once the transaction commits."""
+    """Write a mail to the outbox; it is handed to a worker only once the transaction commits.
+
+    A mail with a ``dedupe_key`` is written once at most: queueing it again returns the first.
+    """
+    if dedupe_key is not None:
+        existing = OutgoingMail.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return existing
     context = {"site_url": settings.SITE_URL, **context}
     subject = " ".join(render_to_string(f"emails/{template}.subject.txt", context).split())
     mail = OutgoingMail.objects.create(
@@ -35,6 +47,7 @@ def queue_mail(
         body_html=render_to_string(f"emails/{template}.html", context),
         template=template,
         report_public_id=report_public_id,
+        dedupe_key=dedupe_key,
     )
     transaction.on_commit(lambda: _hand_to_worker(mail.pk), robust=True)
     return mail

@@ -86,3 +86,46 @@ def mail_report_assigned(report: Report) -> None:
         context=_report_context(report),
         report_public_id=report.public_id,
     )
+
+
+def _program_admins():
+    group = Group.objects.filter(name=roles.PROGRAM_ADMIN).first()
+    if group is None:
+        return []
+    return list(group.user_set.filter(is_active=True).values_list("email", flat=True))
+
+
+def mail_deadline_reminder(deadline: Deadline, stage: int) -> None:
+    """Remind whoever owes the deadline; past the grace period, escalate to program admins."""
+    report = deadline.report
+    owners = [report.assignee.email] if report.assignee else _triagers()
+    if stage == Deadline.ReminderStage.ESCALATED:
+        recipients = sorted(set(owners) | set(_program_admins()))
+    else:
+        recipients = owners
+    template = {
+        Deadline.ReminderStage.DUE_SOON: "deadline_due_soon",
+        Deadline.ReminderStage.DUE: "deadline_due",
+        Deadline.ReminderStage.ESCALATED: "deadline_escalated",
+    }[stage]
+    for email in recipients:
+        queue_mail(
+            to=email,
+            template=template,
+            context={**_report_context(report), "deadline": deadline},
+            report_public_id=report.public_id,
+            # The due time is part of the key: a reopened or resumed deadline reminds afresh.
+            dedupe_key=f"deadline:{deadline.pk}:{deadline.due_at.isoformat()}:{stage}:{email}",
+        )
+
+
+def mail_triage_digest(digest, *, day) -> int:
+    recipients = _triagers()
+    for email in recipients:
+        queue_mail(
+            to=email,
+            template="triage_digest",
+            context={"digest": digest, "day": day},
+            dedupe_key=f"digest:{day.isoformat()}:{email}",
+        )
+    return len(recipients)

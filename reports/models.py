@@ -250,11 +250,17 @@ class Deadline(models.Model):
             ),
         ]
         indexes = [
-            # The reminder sweep reads only open deadlines, in due order.
+            # The reminder sweep reads only the deadlines that may still owe a reminder, in due
+            # order: its cost follows the reminders due, not the size of the table.
             models.Index(
                 fields=["due_at"],
-                condition=Q(met_at__isnull=True, cancelled_at__isnull=True),
-                name="reports_deadline_open_due",
+                condition=Q(
+                    met_at__isnull=True,
+                    cancelled_at__isnull=True,
+                    paused_at__isnull=True,
+                    last_reminder_stage__lt=3,
+                ),
+                name="reports_deadline_to_remind",
             ),
         ]
 
