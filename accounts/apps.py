@@ -7,6 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and roles"
 
     def ready(self):
+        from accounts import checks  # noqa: F401 - registers the system checks
         from accounts.roles import sync_roles_after_migrate
 
         # Permissions only exist after migrate has run (Django creates them in post_migrate),

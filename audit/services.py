@@ -37,8 +37,9 @@ def _history_models() -> list[type[models.Model]]:
         try:
             history_models.append(get_history_model_for_model(model))
         except NotHistoricalModelError:
-            # Through tables of history-tracked many-to-many fields are registered too; their
-            # rows are dated by the history row they belong to and have no history_date.
+            # Through tables of history-tracked many-to-many fields (m2m_fields) are registered
+            # too, without a history_date of their own. No model tracks one yet; the first that
+            # does needs its through rows deleted here along with their history rows.
             continue
     return sorted(history_models, key=lambda history_model: history_model._meta.label)
 

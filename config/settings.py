@@ -54,6 +54,13 @@ if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Production needs ALLOWED_HOSTS (comma-separated host names).")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# Staff reach /admin/ and the staff sign-on endpoints only from these networks (CIDRs, IPv4 and
+# IPv6); empty allows any address. The client address is REMOTE_ADDR, or with TRUSTED_PROXY_COUNT
+# proxies in front, the X-Forwarded-For entry the first of them added: the allowlist, login
+# lockout and rate limits all read it through accounts.network.client_ip.
+ADMIN_ALLOWED_NETWORKS = env.list("ADMIN_ALLOWED_NETWORKS", default=[])
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
 # One deployment per region; nothing is shared between regions.
 DATA_REGION = env.str("DATA_REGION", default="local")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -76,6 +83,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "accounts.middleware.StaffNetworkMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
