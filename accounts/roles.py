@@ -41,6 +41,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "bounty.view_payout",
         "bounty.change_payout",
         "bounty.approve_payout",
+        "bounty.pay_payout",
         "bounty.view_payoutapproval",
     ],
     PROGRAM_ADMIN: [

@@ -1,7 +1,27 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from bounty.models import Award, Category, Payout, PayoutApproval, Program, Severity
+from bounty import selectors, services
+from bounty.admin_forms import PaymentForm, ProposeAwardForm, RejectionForm, SettlementForm
+from bounty.models import (
+    Award,
+    Category,
+    Payout,
+    PayoutApproval,
+    PayoutAwaitingMyApproval,
+    Program,
+    Severity,
+)
+from bounty.payment_csv import write_payment_instructions
+from reports.models import Report
 
 
 @admin.register(Program)
@@ -72,8 +92,24 @@ class PayoutApprovalInline(admin.TabularInline):
     fields = ("approver", "decision", "reason", "decided_at")
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("approver")
+
     def has_add_permission(self, request, obj=None):
         return False
+
+
+def _form_page(request, model_admin, *, title, form, subject="", submit_label="", extra=None):
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": title,
+        "subject": subject,
+        "form": form,
+        "submit_label": submit_label or title,
+        **(extra or {}),
+    }
+    return TemplateResponse(request, "admin/bounty/form.html", context)
 
 
 @admin.register(Award)
@@ -90,9 +126,72 @@ class AwardAdmin(SimpleHistoryAdmin):
     list_filter = ("kind", "outside_range", "currency")
     list_select_related = ("report", "proposed_by")
     search_fields = ("report__public_id", "report__title")
-    autocomplete_fields = ("report",)
-    readonly_fields = ("outside_range", "proposed_by", "proposed_at")
+    readonly_fields = (
+        "report",
+        "kind",
+        "amount",
+        "currency",
+        "justification",
+        "outside_range",
+        "proposed_by",
+        "proposed_at",
+    )
     date_hierarchy = "proposed_at"
+
+    def has_add_permission(self, request):
+        # Awards are proposed from their report's page, through the service and its rules.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "propose/<int:report_id>/",
+                self.admin_site.admin_view(self.propose_view),
+                name="bounty_award_propose",
+            ),
+            *super().get_urls(),
+        ]
+
+    def propose_view(self, request, report_id):
+        report = get_object_or_404(Report.objects.select_related("severity"), pk=report_id)
+        report_page = reverse("admin:reports_report_change", args=[report.pk])
+        try:
+            services.check_award_proposable(report, user=request.user)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return redirect(report_page)
+        form = ProposeAwardForm(request.POST or None, report=report)
+        if request.method == "POST" and form.is_valid():
+            try:
+                award = services.propose_award(
+                    report, acting_user=request.user, **form.cleaned_data
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(
+                    request,
+                    f"Proposed a {award.get_kind_display().lower()} of {award.amount} "
+                    f"{award.currency}; finance has been asked to approve it.",
+                    messages.SUCCESS,
+                )
+                return redirect(report_page)
+        return _form_page(
+            request,
+            self,
+            title=f"Propose an award for {report.public_id}",
+            subject=f"{report.title}: severity {report.severity}, "
+            f"currently {report.get_status_display().lower()}.",
+            form=form,
+            submit_label="Propose",
+            extra={"cancel_url": report_page},
+        )
 
 
 @admin.register(Payout)
@@ -110,7 +209,12 @@ class PayoutAdmin(SimpleHistoryAdmin):
     )
     list_filter = ("status", "currency")
     list_select_related = ("award__report", "reporter")
-    search_fields = ("award__report__public_id", "reporter__email", "payment_reference")
+    search_fields = (
+        "award__report__public_id",
+        "reporter__email",
+        "instruction_reference",
+        "payment_reference",
+    )
     date_hierarchy = "created_at"
     inlines = [PayoutApprovalInline]
     readonly_fields = (
@@ -120,6 +224,8 @@ class PayoutAdmin(SimpleHistoryAdmin):
         "currency",
         "status",
         "approvals_required",
+        "approved_at",
+        "escalated_at",
         "payment_method",
         "instruction_reference",
         "instructed_at",
@@ -129,9 +235,201 @@ class PayoutAdmin(SimpleHistoryAdmin):
         "created_at",
         "updated_at",
     )
+    actions = ["download_instructions"]
+    change_list_template = "admin/bounty/payout/change_list.html"
+    change_form_template = "admin/bounty/payout/change_form.html"
 
     def has_add_permission(self, request):
         # Payouts come from proposed awards, never from a blank form.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Status and amounts change only through the services, from the pages linked here.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_pay_permission(self, request):
+        return request.user.has_perm(services.PAY_PERMISSION)
+
+    @admin.display(description="Report", ordering="award__report__public_id")
+    def report_public_id(self, obj):
+        return obj.award.report.public_id
+
+    def get_urls(self):
+        def view(function, route, name):
+            return path(route, self.admin_site.admin_view(function), name=f"bounty_payout_{name}")
+
+        return [
+            view(self.totals_view, "totals/", "totals"),
+            view(self.instructions_view, "instructions.csv", "instructions"),
+            view(self.settlement_view, "settlement/", "settlement"),
+            view(self.mark_paid_view, "<path:object_id>/mark-paid/", "mark_paid"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "may_pay": self.has_pay_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["may_mark_paid"] = (
+            obj is not None
+            and obj.status == Payout.Status.INSTRUCTED
+            and self.has_pay_permission(request)
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _instructions_csv(self, payouts):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        filename = f"payment-instructions-{timezone.now():%Y-%m-%d-%H%M}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        write_payment_instructions(payouts, response)
+        return response
+
+    @admin.action(
+        description="Download payment instructions of the selected (CSV)", permissions=["pay"]
+    )
+    def download_instructions(self, request, queryset):
+        return self._instructions_csv(
+            queryset.filter(status=Payout.Status.INSTRUCTED).order_by("instructed_at", "pk")
+        )
+
+    def instructions_view(self, request):
+        if not self.has_pay_permission(request):
+            raise PermissionDenied
+        return self._instructions_csv(selectors.payouts_awaiting_payment())
+
+    def mark_paid_view(self, request, object_id):
+        if not self.has_pay_permission(request):
+            raise PermissionDenied
+        payout = self.get_object(request, object_id)
+        if payout is None:
+            raise Http404("No such payout.")
+        change_page = reverse("admin:bounty_payout_change", args=[payout.pk])
+        form = PaymentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.mark_payout_paid(
+                    payout,
+                    acting_user=request.user,
+                    payment_reference=form.cleaned_data["payment_reference"],
+                )
+            except (services.IllegalPayoutMove, ValidationError) as error:
+                form.add_error(None, getattr(error, "messages", None) or str(error))
+            else:
+                self.message_user(request, "The payment is recorded.", messages.SUCCESS)
+                return redirect(change_page)
+        return _form_page(
+            request,
+            self,
+            title=f"Record the payment of payout {payout.pk}",
+            subject=f"{payout.amount} {payout.currency} to {payout.reporter}, instruction "
+            f"{payout.instruction_reference or '(none yet)'}.",
+            form=form,
+            submit_label="Mark paid",
+            extra={"cancel_url": change_page},
+        )
+
+    def settlement_view(self, request):
+        if not self.has_pay_permission(request):
+            raise PermissionDenied
+        form = SettlementForm(request.POST or None, request.FILES or None)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = services.import_settlement(
+                    form.cleaned_data["settlement"], acting_user=request.user
+                )
+            except ValidationError as error:
+                form.add_error("settlement", error)
+            else:
+                level = messages.WARNING if result.problems else messages.SUCCESS
+                self.message_user(
+                    request,
+                    f"{len(result.paid)} paid; {len(result.problems)} rows not paid, "
+                    "listed below with the reason.",
+                    level,
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Upload a settlement",
+            "submit_label": "Upload and match",
+            "form": form,
+            "result": result,
+        }
+        return TemplateResponse(request, "admin/bounty/payout/settlement.html", context)
+
+    def totals_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Payout totals",
+            "per_researcher": selectors.payout_totals_per_researcher(),
+            "per_severity": selectors.payout_totals_per_severity(),
+            "per_month": selectors.paid_totals_per_month(),
+        }
+        return TemplateResponse(request, "admin/bounty/payout/totals.html", context)
+
+
+@admin.register(PayoutAwaitingMyApproval)
+class PayoutAwaitingMyApprovalAdmin(admin.ModelAdmin):
+    """Finance's queue: what the signed-in user may still approve or reject, oldest first."""
+
+    list_display = (
+        "report_public_id",
+        "severity",
+        "kind",
+        "amount",
+        "currency",
+        "outside_range",
+        "approvals",
+        "proposed_by",
+        "proposed",
+        "escalated_at",
+        "reporter",
+    )
+    list_display_links = None
+    actions = ["approve", "reject"]
+    fields = ("award", "reporter", "amount", "currency", "approvals_required", "created_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return selectors.payouts_awaiting_approval_by(
+            request.user, among=super().get_queryset(request)
+        )
+
+    def _may_see_payment_details(self, request):
+        return request.user.has_perm("reports.view_payment_details")
+
+    def get_list_display(self, request):
+        # Finance pays from here: the one place in the payout pages with payment details.
+        if self._may_see_payment_details(request):
+            return (*self.list_display, "payment_method_given", "payment_details")
+        return self.list_display
+
+    def get_fields(self, request, obj=None):
+        if self._may_see_payment_details(request):
+            return (*self.fields, "payment_method_given", "payment_details")
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(services.APPROVE_PERMISSION)
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm(services.APPROVE_PERMISSION)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):
@@ -139,7 +437,91 @@ class PayoutAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="Report", ordering="award__report__public_id")
     def report_public_id(self, obj):
-        return obj.award.report.public_id
+        url = reverse("admin:reports_report_change", args=[obj.award.report_id])
+        return format_html('<a href="{}">{}</a>', url, obj.award.report.public_id)
+
+    @admin.display(description="Severity", ordering="award__report__severity__rank")
+    def severity(self, obj):
+        return obj.award.report.severity
+
+    @admin.display(description="Kind", ordering="award__kind")
+    def kind(self, obj):
+        return obj.award.get_kind_display()
+
+    @admin.display(description="Outside range", boolean=True, ordering="award__outside_range")
+    def outside_range(self, obj):
+        return obj.award.outside_range
+
+    @admin.display(description="Approvals")
+    def approvals(self, obj):
+        return f"{obj.approvals_given} of {obj.approvals_required}"
+
+    @admin.display(description="Proposed by", ordering="award__proposed_by__email")
+    def proposed_by(self, obj):
+        return obj.award.proposed_by
+
+    @admin.display(description="Proposed", ordering="created_at")
+    def proposed(self, obj):
+        return obj.created_at
+
+    @admin.display(description="Payment method")
+    def payment_method_given(self, obj):
+        return obj.reporter.get_payment_method_display()
+
+    @admin.display(description="Payment details")
+    def payment_details(self, obj):
+        return obj.reporter.payment_details or "—"
+
+    def _decide_each(self, request, queryset, label, decide):
+        done, refused = 0, []
+        for payout in queryset:
+            try:
+                decide(payout)
+            except (services.IllegalPayoutMove, ValidationError, PermissionDenied) as error:
+                reason = " ".join(getattr(error, "messages", [])) or str(error)
+                refused.append(f"payout {payout.pk}: {reason}")
+            else:
+                done += 1
+        self.message_user(request, f"{label}: {done}.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not done: " + "; ".join(refused), messages.WARNING)
+
+    @admin.action(description="Approve the selected payouts", permissions=["approve"])
+    def approve(self, request, queryset):
+        self._decide_each(
+            request,
+            queryset,
+            "Approved",
+            lambda payout: services.approve_payout(payout, acting_user=request.user),
+        )
+
+    @admin.action(description="Reject the selected payouts…", permissions=["approve"])
+    def reject(self, request, queryset):
+        form = RejectionForm(request.POST if "reject" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._decide_each(
+                request,
+                queryset,
+                "Rejected",
+                lambda payout: services.reject_payout(
+                    payout, acting_user=request.user, reason=reason
+                ),
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Reject payouts",
+            "submit_name": "reject",
+            "submit_label": "Reject",
+            "payouts": queryset,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(
+            request, "admin/bounty/payoutawaitingmyapproval/reject.html", context
+        )
 
 
 @admin.register(PayoutApproval)

@@ -177,6 +177,10 @@ class Payout(models.Model):
     payment_reference = models.CharField(max_length=120, blank=True, editable=False)
     paid_at = models.DateTimeField(null=True, blank=True, editable=False)
     rejection_reason = models.TextField(blank=True, editable=False)
+    approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    escalated_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When its overdue approval was escalated."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -184,8 +188,19 @@ class Payout(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        permissions = [("approve_payout", "Can approve or reject payouts (finance)")]
+        permissions = [
+            ("approve_payout", "Can approve or reject payouts (finance)"),
+            ("pay_payout", "Can export payment instructions and record payments (finance)"),
+        ]
         constraints = [
+            models.CheckConstraint(
+                condition=~Q(status__in=["instructed", "paid"]) | ~Q(instruction_reference=""),
+                name="bounty_payout_instructed_has_reference",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | ~Q(payment_reference=""),
+                name="bounty_payout_paid_has_reference",
+            ),
             models.UniqueConstraint(
                 fields=["instruction_reference"],
                 condition=~Q(instruction_reference=""),
@@ -230,3 +245,19 @@ class PayoutApproval(models.Model):
 
     def __str__(self):
         return f"{self.get_decision_display()} by {self.approver} on {self.payout_id}"
+
+
+class AwaitingApprovalManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(status=Payout.Status.AWAITING_APPROVAL)
+
+
+class PayoutAwaitingMyApproval(Payout):
+    """The finance queue: payouts awaiting a decision, seen through the admin as their own list."""
+
+    objects = AwaitingApprovalManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "payout awaiting my approval"
+        verbose_name_plural = "payouts awaiting my approval"

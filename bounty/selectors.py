@@ -1,4 +1,7 @@
-from bounty.models import Program
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
+
+from bounty.models import Payout, PayoutApproval, Program
 
 
 class ProgramNotConfigured(Program.DoesNotExist):
@@ -13,3 +16,100 @@ def current_program() -> Program:
             "No program is configured: create one in the admin or run `manage.py seed_demo`."
         )
     return program
+
+
+APPROVED_NOT_PAID = (Payout.Status.APPROVED, Payout.Status.INSTRUCTED)
+SEEN_BY_RESEARCHER = (Payout.Status.APPROVED, Payout.Status.INSTRUCTED, Payout.Status.PAID)
+
+
+def payouts_awaiting_approval_by(user, among: QuerySet | None = None) -> QuerySet[Payout]:
+    """Return the payouts ``user`` may still decide: awaiting approval, not proposed by them and
+    not yet approved by them. ``among`` narrows the choice (the admin passes its own queryset)."""
+    payouts = Payout.objects.all() if among is None else among
+    if not user.has_perm("bounty.approve_payout"):
+        return payouts.none()
+    return (
+        payouts.filter(status=Payout.Status.AWAITING_APPROVAL)
+        .exclude(award__proposed_by=user)
+        .exclude(approvals__approver=user)
+        .annotate(
+            approvals_given=Count(
+                "approvals", filter=Q(approvals__decision=PayoutApproval.Decision.APPROVE)
+            )
+        )
+        .select_related("award__report__severity", "award__proposed_by", "reporter")
+        .order_by("created_at", "pk")
+    )
+
+
+def payouts_awaiting_payment() -> QuerySet[Payout]:
+    """Return the payouts with a payment instruction that nobody has recorded as paid yet."""
+    return (
+        Payout.objects.filter(status=Payout.Status.INSTRUCTED)
+        .select_related("reporter")
+        .order_by("instructed_at", "pk")
+    )
+
+
+def payouts_for_report(report) -> QuerySet[Payout]:
+    """Return the payouts of a report its researcher may see: approved, instructed or paid.
+
+    A proposal under review and a rejection are staff deliberations; the researcher hears of an
+    award once it is approved, and of its payment.
+    """
+    return (
+        Payout.objects.filter(award__report=report, status__in=SEEN_BY_RESEARCHER)
+        .select_related("award")
+        .order_by("created_at", "pk")
+    )
+
+
+def payouts_for_reporter(reporter) -> QuerySet[Payout]:
+    """Return every payout a researcher may see, across their reports, newest first."""
+    return (
+        Payout.objects.filter(reporter=reporter, status__in=SEEN_BY_RESEARCHER)
+        .select_related("award__report")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def _amounts_by_status() -> dict:
+    # One Sum per status group; a currency is always part of the grouping, so different
+    # currencies are never added together.
+    return {
+        "awaiting_approval": Sum("amount", filter=Q(status=Payout.Status.AWAITING_APPROVAL)),
+        "approved_not_paid": Sum("amount", filter=Q(status__in=APPROVED_NOT_PAID)),
+        "paid": Sum("amount", filter=Q(status=Payout.Status.PAID)),
+        "payouts": Count("pk"),
+    }
+
+
+def payout_totals_per_researcher() -> QuerySet:
+    """Return, per researcher and currency, the amounts awaiting approval, approved and paid."""
+    return (
+        Payout.objects.exclude(status=Payout.Status.REJECTED)
+        .values("reporter", "reporter__email", "reporter__display_name", "currency")
+        .annotate(**_amounts_by_status())
+        .order_by("reporter__email", "currency")
+    )
+
+
+def payout_totals_per_severity() -> QuerySet:
+    """Return, per severity of the report and currency, the amounts awaiting, approved and paid."""
+    return (
+        Payout.objects.exclude(status=Payout.Status.REJECTED)
+        .values("award__report__severity__name", "award__report__severity__rank", "currency")
+        .annotate(**_amounts_by_status())
+        .order_by(F("award__report__severity__rank").desc(nulls_last=True), "currency")
+    )
+
+
+def paid_totals_per_month() -> QuerySet:
+    """Return, per calendar month of payment and currency, the amount paid and how many payouts."""
+    return (
+        Payout.objects.filter(status=Payout.Status.PAID)
+        .annotate(month=TruncMonth("paid_at"))
+        .values("month", "currency")
+        .annotate(paid=Sum("amount"), payouts=Count("pk"))
+        .order_by("-month", "currency")
+    )

@@ -200,6 +200,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "reports.send_triage_digest",
         "schedule": crontab(hour=env.int("TRIAGE_DIGEST_HOUR", default=8), minute=5),
     },
+    # Creates the payment instructions whose task was lost between approval and the broker.
+    "instruct-approved-payouts": {"task": "bounty.instruct_approved_payouts", "schedule": 300.0},
+    # Approval deadlines count in business days; an hourly look is early enough.
+    "escalate-stale-payout-approvals": {
+        "task": "bounty.escalate_stale_approvals",
+        "schedule": crontab(minute=23),
+    },
     # Once a day, at a quiet hour and off the hour, when other nightly jobs tend to start.
     "delete-expired-history": {
         "task": "audit.delete_expired_history",

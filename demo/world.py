@@ -15,7 +15,8 @@ from django.utils import timezone
 from accounts import roles
 from accounts.history import acting_user
 from accounts.models import User
-from bounty.models import Award, Category, Payout, PayoutApproval, Severity
+from bounty import services as bounty_services
+from bounty.models import Award, Category, Payout, Severity
 from bounty.reference_program import load_reference_program
 from reports import services
 from reports.models import Report, Reporter
@@ -145,58 +146,41 @@ PAYOUT_PLAN = [
 ]
 
 
-def _ensure_payout(world, owner, report_status, kind, amount, payout_status, now):
+def _ensure_payout(world, owner, report_status, kind, amount, payout_status):
+    """Make a payout through the real workflow, taken as far as its planned status."""
     report = world.reports[(owner, report_status)]
     existing = Payout.objects.filter(award__report=report, award__kind=kind).first()
     if existing is not None:
         return existing
-    triager = world.users["triager@demo.test"]
     finance = [world.users["finance@demo.test"], world.users["finance2@demo.test"]]
-    severity = report.severity
-    award = Award.objects.create(
-        report=report,
+    award = bounty_services.propose_award(
+        report,
+        acting_user=world.users["triager@demo.test"],
+        amount=amount,
+        currency=report.severity.currency,
         kind=kind,
-        amount=amount,
-        currency="USD",
         justification="Clear reproduction and a suggested fix." if kind == Award.Kind.BONUS else "",
-        outside_range=not (severity.award_min <= amount <= severity.award_max),
-        proposed_by=triager,
-        proposed_at=now - timedelta(days=5),
     )
-    approvals_required = 2 if amount > Decimal("1000") else 1
-    payout = Payout.objects.create(
-        award=award,
-        reporter=report.reporter,
-        amount=amount,
-        currency="USD",
-        status=payout_status,
-        approvals_required=approvals_required,
-        payment_method=report.reporter.payment_method,
-    )
+    payout = award.payout
     if payout_status == Payout.Status.REJECTED:
-        PayoutApproval.objects.create(
-            payout=payout,
-            approver=finance[0],
-            decision=PayoutApproval.Decision.REJECT,
-            reason="A bonus needs the fix to be confirmed first.",
-            decided_at=now - timedelta(days=4),
+        bounty_services.reject_payout(
+            payout, acting_user=finance[0], reason="A bonus needs the fix to be confirmed first."
         )
-        payout.rejection_reason = "A bonus needs the fix to be confirmed first."
-    elif payout_status != Payout.Status.AWAITING_APPROVAL:
-        for approver in finance[:approvals_required]:
-            PayoutApproval.objects.create(
-                payout=payout,
-                approver=approver,
-                decision=PayoutApproval.Decision.APPROVE,
-                decided_at=now - timedelta(days=4),
-            )
+        return payout
+    approvers = finance[: payout.approvals_required]
+    if payout_status == Payout.Status.AWAITING_APPROVAL:
+        # One approval given and one still awaited: the four-eyes rule in the middle of its work.
+        approvers = approvers[:-1]
+    for approver in approvers:
+        bounty_services.approve_payout(payout, acting_user=approver)
     if payout_status in (Payout.Status.INSTRUCTED, Payout.Status.PAID):
-        payout.instruction_reference = f"DEMO-{payout.pk:06d}"
-        payout.instructed_at = now - timedelta(days=3)
+        # What the task does once a worker picks it up; the demo does not wait for one.
+        bounty_services.create_payment_instruction(payout.pk)
     if payout_status == Payout.Status.PAID:
-        payout.payment_reference = f"DEMO-PAYMENT-{payout.pk:06d}"
-        payout.paid_at = now - timedelta(days=2)
-    payout.save()
+        bounty_services.mark_payout_paid(
+            payout, acting_user=finance[1], payment_reference=f"DEMO-PAYMENT-{payout.pk:06d}"
+        )
+    payout.refresh_from_db()
     return payout
 
 
@@ -232,5 +216,5 @@ def seed_demo_world(password: str = DEFAULT_PASSWORD) -> DemoWorld:
             original, world.reporters["bob@demo.test"], world.users["triager@demo.test"]
         )
         for plan in PAYOUT_PLAN:
-            _ensure_payout(world, *plan, now)
+            _ensure_payout(world, *plan)
     return world

@@ -1,0 +1,137 @@
+"""Payment instructions out and bank settlements in, as CSV files a spreadsheet can open."""
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+
+from bounty.models import Payout, currency_code
+from reports.models import Reporter
+
+INSTRUCTION_COLUMNS = ("researcher", "amount", "currency", "method", "reference")
+SETTLEMENT_COLUMNS = ("reference", "amount", "currency", "payment_reference")
+MAX_SETTLEMENT_ROWS = 5000
+# A spreadsheet evaluates a cell starting with one of these as a formula: a researcher could
+# name themselves "=HYPERLINK(...)" and have finance's spreadsheet run it (CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PAYMENT_REFERENCE_MAX = Payout._meta.get_field("payment_reference").max_length
+
+
+def neutralize(value) -> str:
+    """Return the cell as text that a spreadsheet shows rather than evaluates."""
+    text = str(value)
+    return f"'{text}" if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def _researcher(reporter: Reporter) -> str:
+    return (
+        f"{reporter.display_name} <{reporter.email}>" if reporter.display_name else reporter.email
+    )
+
+
+def _method(payout: Payout) -> str:
+    try:
+        return Reporter.PaymentMethod(payout.payment_method).label
+    except ValueError:
+        return payout.payment_method
+
+
+def write_payment_instructions(payouts: Iterable[Payout], out) -> None:
+    """Write one row per payment instruction to the text stream ``out``."""
+    writer = csv.writer(out)
+    writer.writerow(INSTRUCTION_COLUMNS)
+    for payout in payouts:
+        row = (
+            _researcher(payout.reporter),
+            payout.amount,
+            payout.currency,
+            _method(payout),
+            payout.instruction_reference,
+        )
+        writer.writerow([neutralize(cell) for cell in row])
+
+
+@dataclass(frozen=True)
+class SettlementLine:
+    """One row of a settlement file, read but not yet matched; ``problem`` says why it is bad."""
+
+    line: int
+    reference: str
+    amount: Decimal | None
+    currency: str
+    payment_reference: str
+    problem: str = ""
+
+
+def _cell(row: dict, column: str) -> str:
+    return (row.get(column) or "").strip()
+
+
+def _settlement_line(line: int, row: dict) -> SettlementLine:
+    reference, amount_text = _cell(row, "reference"), _cell(row, "amount")
+    currency, payment_reference = _cell(row, "currency").upper(), _cell(row, "payment_reference")
+
+    def bad(problem):
+        return SettlementLine(line, reference, None, currency, payment_reference, problem)
+
+    missing = [
+        column
+        for column, value in zip(
+            SETTLEMENT_COLUMNS, (reference, amount_text, currency, payment_reference), strict=True
+        )
+        if not value
+    ]
+    if missing:
+        return bad(f"Missing {', '.join(missing)}.")
+    if any(extra.strip() for extra in row.get(None) or []):
+        return bad("More cells than the header has columns.")
+    try:
+        amount = Decimal(amount_text)
+    except InvalidOperation:
+        return bad(f"The amount {amount_text!r} is not a number such as 1500.00.")
+    if not amount.is_finite() or amount <= 0:
+        return bad(f"The amount {amount_text!r} is not a positive amount.")
+    try:
+        currency_code(currency)
+    except ValidationError:
+        return bad(f"The currency {currency!r} is not a three-letter code such as USD.")
+    if len(payment_reference) > _PAYMENT_REFERENCE_MAX:
+        return bad(f"The payment reference is longer than {_PAYMENT_REFERENCE_MAX} characters.")
+    return SettlementLine(line, reference, amount, currency, payment_reference)
+
+
+def read_settlement(data: bytes) -> list[SettlementLine]:
+    """Read a settlement CSV (a header row naming at least SETTLEMENT_COLUMNS, in any order).
+
+    A file that cannot be read at all raises ValidationError; a bad row becomes a line with a
+    problem, so that it is reported rather than dropped. Rows with no cells filled are skipped.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError("The settlement file is not UTF-8 text.") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [(name or "").strip().lower() for name in reader.fieldnames or []]
+    missing = [column for column in SETTLEMENT_COLUMNS if column not in header]
+    if missing:
+        raise ValidationError(
+            f"The settlement file needs a header row with the columns "
+            f"{', '.join(SETTLEMENT_COLUMNS)}; it lacks {', '.join(missing)}."
+        )
+    reader.fieldnames = header
+    lines = []
+    try:
+        for row in reader:
+            if not any((value or "").strip() for key, value in row.items() if key is not None):
+                continue
+            if len(lines) == MAX_SETTLEMENT_ROWS:
+                raise ValidationError(
+                    f"The settlement file has more than {MAX_SETTLEMENT_ROWS} rows: split it."
+                )
+            lines.append(_settlement_line(reader.line_num, row))
+    except csv.Error as error:
+        raise ValidationError(f"The settlement file is not valid CSV: {error}.") from None
+    return lines

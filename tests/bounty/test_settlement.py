@@ -1,0 +1,258 @@
+"""Payment instructions go out as CSV that no spreadsheet evaluates; a bank's settlement CSV
+comes back and pays each matching payout once, reporting every row it does not pay, and why."""
+
+import csv
+import io
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from bounty import services
+from bounty.models import Payout
+from bounty.payment_csv import neutralize, write_payment_instructions
+from bounty.selectors import payouts_awaiting_payment
+from bounty.services import Outcome
+from tests.bounty.awarding import instructed, mails, propose, status_changes_to, triaged_report
+
+pytestmark = pytest.mark.django_db
+
+S = Payout.Status
+
+
+@pytest.fixture
+def payout(submit, triager, finance_user):
+    return instructed(propose(triaged_report(submit, triager), triager, "300"), finance_user)
+
+
+@pytest.fixture
+def another_payout(submit, triager, finance_user):
+    report = triaged_report(submit, triager, severity="High", title="Another")
+    return instructed(propose(report, triager, "750"), finance_user)
+
+
+def _export(payouts):
+    out = io.StringIO()
+    write_payment_instructions(payouts, out)
+    return list(csv.reader(io.StringIO(out.getvalue())))
+
+
+def _settle(text, user):
+    return services.import_settlement(io.BytesIO(text.encode()), acting_user=user)
+
+
+HEADER = "reference,amount,currency,payment_reference\n"
+
+
+# Export
+
+
+def test_the_batch_lists_researcher_amount_currency_method_and_reference(payout):
+    payout.reporter.display_name = "Alice Example"
+    payout.reporter.save()
+    Payout.objects.filter(pk=payout.pk).update(payment_method="bank_transfer")
+
+    rows = _export(payouts_awaiting_payment())
+
+    assert rows == [
+        ["researcher", "amount", "currency", "method", "reference"],
+        [
+            f"Alice Example <{payout.reporter.email}>",
+            "300.00",
+            "USD",
+            "Bank transfer",
+            payout.instruction_reference,
+        ],
+    ]
+
+
+def test_the_batch_never_carries_payment_details(payout):
+    payout.reporter.payment_details = "IBAN SECRET-4711"
+    payout.reporter.save()
+
+    assert "SECRET-4711" not in str(_export(payouts_awaiting_payment()))
+
+
+def test_the_batch_holds_instructed_payouts_not_yet_paid(
+    payout, another_payout, submit, triager, finance_user
+):
+    services.mark_payout_paid(another_payout, acting_user=finance_user, payment_reference="TX-9")
+    propose(triaged_report(submit, triager, title="Awaiting"), triager, "300")
+
+    assert list(payouts_awaiting_payment()) == [payout]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        '=HYPERLINK("https://evil.example","Click")',
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1:A9)",
+        "\tTabbed",
+        "\rReturned",
+    ],
+)
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_neutralized(payout, name):
+    payout.reporter.display_name = name
+    payout.reporter.save()
+
+    [_, row] = _export(payouts_awaiting_payment())
+
+    assert row[0].startswith("'")
+    assert row[0][1:].startswith(name)
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [("Alice", "Alice"), ("300.00", "300.00"), ("a=b", "a=b"), ("=1+1", "'=1+1"), ("", "")],
+)
+def test_only_cells_starting_with_a_formula_character_change(cell, written):
+    assert neutralize(cell) == written
+
+
+# Import
+
+
+def test_a_matching_row_marks_the_payout_paid(payout, second_finance_user, researcher):
+    result = _settle(
+        HEADER + f"{payout.instruction_reference},300.00,USD,TX-1\n", second_finance_user
+    )
+
+    assert [(row.line, row.outcome) for row in result.rows] == [(2, Outcome.PAID)]
+    payout.refresh_from_db()
+    assert (payout.status, payout.payment_reference) == (S.PAID, "TX-1")
+    assert payout.history.latest().history_user == second_finance_user
+    assert len(mails("payout_paid", to=researcher.email)) == 1
+
+
+def test_good_bad_and_duplicate_rows_are_each_reported(payout, another_payout, finance_user):
+    ref, other = payout.instruction_reference, another_payout.instruction_reference
+    text = HEADER + "\n".join(
+        [
+            f"{ref},300,usd,TX-1",  # good: 300 is 300.00, currency in any case
+            f"{ref},300.00,USD,TX-1",  # the same payment again
+            f"{other},700.00,USD,TX-2",  # amount differs
+            f"{other},750.00,EUR,TX-2",  # currency differs
+            "BD-PAY-99999999,300.00,USD,TX-3",  # no such instruction
+            f"{other},lots,USD,TX-4",  # amount not a number
+            f"{other},750.00,USD,",  # no payment reference
+            f"{other},750.00,US Dollars,TX-5",  # currency not a code
+            f"{other},-750.00,USD,TX-6",  # negative
+            f"{other},750.00,USD,TX-7,surplus",  # more cells than columns
+        ]
+    )
+
+    result = _settle(text, finance_user)
+
+    assert [(row.line, row.outcome) for row in result.rows] == [
+        (2, Outcome.PAID),
+        (3, Outcome.ALREADY_PAID),
+        (4, Outcome.MISMATCH),
+        (5, Outcome.MISMATCH),
+        (6, Outcome.UNKNOWN),
+        (7, Outcome.BAD_ROW),
+        (8, Outcome.BAD_ROW),
+        (9, Outcome.BAD_ROW),
+        (10, Outcome.BAD_ROW),
+        (11, Outcome.BAD_ROW),
+    ]
+    assert all(row.detail for row in result.problems)
+    assert len(result.paid) == 1
+    another_payout.refresh_from_db()
+    assert another_payout.status == S.INSTRUCTED
+    assert status_changes_to(payout, S.PAID) == 1
+    assert len(mails("payout_paid")) == 1
+
+
+def test_uploading_the_same_settlement_twice_pays_nobody_twice(
+    payout, another_payout, finance_user
+):
+    text = (
+        HEADER
+        + f"{payout.instruction_reference},300.00,USD,TX-1\n"
+        + f"{another_payout.instruction_reference},750.00,USD,TX-2\n"
+    )
+    _settle(text, finance_user)
+
+    again = _settle(text, finance_user)
+
+    assert [row.outcome for row in again.rows] == [Outcome.ALREADY_PAID] * 2
+    assert len(mails("payout_paid")) == 2
+
+
+def test_a_payout_paid_under_another_reference_is_reported(payout, finance_user):
+    services.mark_payout_paid(payout, acting_user=finance_user, payment_reference="TX-1")
+
+    result = _settle(HEADER + f"{payout.instruction_reference},300.00,USD,TX-2\n", finance_user)
+
+    [row] = result.rows
+    assert row.outcome == Outcome.REFUSED
+    assert "TX-1" in row.detail
+    payout.refresh_from_db()
+    assert payout.payment_reference == "TX-1"
+
+
+def test_a_payment_reference_already_used_elsewhere_is_reported(
+    payout, another_payout, finance_user
+):
+    services.mark_payout_paid(payout, acting_user=finance_user, payment_reference="TX-1")
+
+    result = _settle(
+        HEADER + f"{another_payout.instruction_reference},750.00,USD,TX-1\n", finance_user
+    )
+
+    assert result.rows[0].outcome == Outcome.REFUSED
+    another_payout.refresh_from_db()
+    assert another_payout.status == S.INSTRUCTED
+
+
+def test_the_exported_batch_with_a_payment_reference_column_settles(
+    payout, another_payout, finance_user
+):
+    rows = _export(payouts_awaiting_payment())
+    rows[0].append("payment_reference")
+    for number, row in enumerate(rows[1:], start=1):
+        row.append(f"TX-{number}")
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+
+    result = _settle(out.getvalue(), finance_user)
+
+    assert [row.outcome for row in result.rows] == [Outcome.PAID, Outcome.PAID]
+
+
+def test_columns_may_come_in_any_order_with_blank_lines_and_a_byte_order_mark(payout, finance_user):
+    text = (
+        "\ufeffPayment_Reference, Currency ,Amount,Reference\n\n"
+        f"TX-1,USD,300.00,{payout.instruction_reference}\n,,,\n"
+    )
+
+    result = _settle(text, finance_user)
+
+    assert [row.outcome for row in result.rows] == [Outcome.PAID]
+
+
+@pytest.mark.parametrize(
+    ("content", "complaint"),
+    [
+        (b"reference,amount,currency\nBD-PAY-1,300,USD\n", "payment_reference"),
+        (b"", "header row"),
+        ("reference,amount,currency,payment_reference\n".encode("utf-16"), "UTF-8"),
+    ],
+)
+def test_a_file_that_cannot_be_read_is_refused_whole(payout, finance_user, content, complaint):
+    with pytest.raises(ValidationError) as refused:
+        services.import_settlement(io.BytesIO(content), acting_user=finance_user)
+
+    assert complaint in refused.value.messages[0]
+
+
+@pytest.mark.parametrize("who", ["triager", "program_admin", "researcher"])
+def test_only_finance_imports_settlements(request, payout, who):
+    user = request.getfixturevalue(who)
+
+    with pytest.raises(PermissionDenied):
+        _settle(HEADER + f"{payout.instruction_reference},300.00,USD,TX-1\n", user)
+
+    payout.refresh_from_db()
+    assert payout.status == S.INSTRUCTED
