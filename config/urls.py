@@ -10,5 +10,7 @@ admin.site.index_title = "Vulnerability reports and bounties"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("portal/", include("reports.urls")),
     path("", include("bounty.urls")),
 ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
@@ -64,6 +65,11 @@ def _ensure_user(email, full_name, password, *, staff, superuser=False, role=Non
         user.save()
         if role:
             user.groups.add(Group.objects.get(name=role))
+    if not staff:
+        # Researchers sign in through the portal, which lets in verified addresses only.
+        EmailAddress.objects.get_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
     return user
 
 

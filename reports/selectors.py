@@ -1,0 +1,149 @@
+"""Read queries for the reporter portal: a researcher only ever reaches their own rows.
+
+Every lookup starts from the signed-in user's reports, so another researcher's report answers
+exactly like one that does not exist (404), and internal notes are never selected.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.shortcuts import get_object_or_404
+
+from reports.models import Attachment, Deadline, Message, Report
+
+PUBLIC = Message.Visibility.PUBLIC
+
+
+def researcher_reports(user) -> QuerySet[Report]:
+    """Return the user's own reports, latest activity first, with their next promised date."""
+    if not user.is_authenticated:
+        return Report.objects.none()
+    # The clock of a deadline that waits for the researcher (paused) promises nothing yet.
+    next_due = (
+        Deadline.objects.filter(
+            report=OuterRef("pk"),
+            met_at__isnull=True,
+            cancelled_at__isnull=True,
+            paused_at__isnull=True,
+        )
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    return (
+        Report.objects.filter(reporter__user=user)
+        .select_related("severity")
+        .annotate(next_due_at=Subquery(next_due))
+        .order_by("-last_activity_at", "-pk")
+    )
+
+
+def report_for_researcher(user, public_id: str) -> Report:
+    """Return the user's report with this public id; raise Http404 for any other."""
+    return get_object_or_404(
+        researcher_reports(user).select_related("category", "duplicate_of"), public_id=public_id
+    )
+
+
+def visible_attachments(report: Report) -> QuerySet[Attachment]:
+    """Return the files the researcher may see: the report's own and those of public messages."""
+    return report.attachments.filter(
+        Q(message__isnull=True) | Q(message__visibility=PUBLIC)
+    ).order_by("created_at", "pk")
+
+
+def submitted_attachments(report: Report) -> QuerySet[Attachment]:
+    """Return the files that came with the report itself rather than with a message."""
+    return report.attachments.filter(message__isnull=True).order_by("created_at", "pk")
+
+
+def attachment_for_researcher(user, public_id: str, attachment_id: int) -> Attachment:
+    """Return a file of the user's report; raise Http404 for any file they may not see."""
+    report = report_for_researcher(user, public_id)
+    return get_object_or_404(visible_attachments(report), pk=attachment_id)
+
+
+def stored_attachment_bytes(report: Report) -> int:
+    """Return how much the report's attachments take up, toward its limit."""
+    return report.attachments.aggregate(total=Sum("size"))["total"] or 0
+
+
+def next_open_deadline(report: Report) -> Deadline | None:
+    """Return the next promise the desk has to keep on the report, if its clock runs."""
+    return (
+        report.deadlines.filter(
+            met_at__isnull=True, cancelled_at__isnull=True, paused_at__isnull=True
+        )
+        .order_by("due_at")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One moment on a report's public timeline: its submission, a move, or a message."""
+
+    SUBMITTED = "submitted"
+    MOVE = "move"
+    MESSAGE = "message"
+
+    kind: str
+    at: datetime
+    status: str = ""
+    message: Message | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+def _status_label(status: str, resolution: str) -> str:
+    label = Report.Status(status).label
+    if status == Report.Status.CLOSED and resolution:
+        return f"{label} as {Report.Resolution(resolution).label.lower()}"
+    return label
+
+
+def _status_moves(report: Report) -> list[TimelineEntry]:
+    # The report's history holds every status it passed through; other fields it records
+    # (such as who it is assigned to) are staff matters and are not read here.
+    moves, previous = [], None
+    rows = report.history.order_by("history_date", "history_id").values_list(
+        "status", "resolution", "history_date"
+    )
+    for status, resolution, at in rows:
+        current = (status, resolution)
+        if previous is not None and current != previous:
+            moves.append(
+                TimelineEntry(TimelineEntry.MOVE, at, status=_status_label(status, resolution))
+            )
+        previous = current
+    return moves
+
+
+def public_timeline(report: Report) -> list[TimelineEntry]:
+    """Return the report's submission, status moves and public messages, oldest first."""
+    messages = (
+        report.messages.filter(visibility=PUBLIC)
+        .select_related("author")
+        .prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "pk"))
+        )
+    )
+    entries = [TimelineEntry(TimelineEntry.SUBMITTED, report.received_at)]
+    entries += _status_moves(report)
+    entries += [
+        TimelineEntry(
+            TimelineEntry.MESSAGE,
+            message.created_at,
+            message=message,
+            attachments=list(message.attachments.all()),
+        )
+        for message in messages
+    ]
+    # A move and the message that announces it are written a moment apart, the message first;
+    # within the same second the move is shown first, then the words that came with it.
+    order = {TimelineEntry.SUBMITTED: 0, TimelineEntry.MOVE: 1, TimelineEntry.MESSAGE: 2}
+    return sorted(entries, key=lambda entry: (entry.at.replace(microsecond=0), order[entry.kind]))
+
+
+def report_awards(report: Report):
+    """Return the report's awards with their payouts, oldest first."""
+    return report.awards.select_related("payout").order_by("proposed_at", "pk")
