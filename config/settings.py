@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "simple_history",
+    "encryption",
     "accounts",
     "bounty",
     "reports",
@@ -273,3 +274,75 @@ if AUDIT_RETENTION_DAYS < 0:
 CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env.int(
     "CELERY_REDIS_VISIBILITY_TIMEOUT", default=3600
 )
+
+# Accounts and the reporter portal
+# Researchers sign up and sign in with django-allauth under /accounts/: the email address is the
+# login (no username), it must be verified before the first sign-in, and TOTP two-factor is
+# optional. Staff keep signing in to the admin through the admin's own login page.
+INSTALLED_APPS += ["allauth", "allauth.account", "allauth.mfa"]
+MIDDLEWARE += ["allauth.account.middleware.AccountMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/portal/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_UNIQUE_EMAIL = True
+# The verified address is what links reports sent earlier by email to the account, and where the
+# desk writes about reports, so an account has exactly one.
+ACCOUNT_MAX_EMAIL_ADDRESSES = 1
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Bounty Desk] "
+# Links in verification and password-reset mail use the scheme of the public URL.
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = SITE_URL.split("://", 1)[0]
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Bounty Desk"
+
+# Rate limits (the portal's and allauth's) count in the default cache. The in-process default
+# counts per worker process, so a deployment with several processes points this at Redis.
+CACHES = {
+    "default": env.cache_url_config(
+        env.str("CACHE_URL", default="") or REDIS_URL or "locmemcache://"
+    )
+}
+# Which request.META key holds the client's address; a trusted-proxy setup names its header here.
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+PORTAL_SUBMIT_RATE = env.str("PORTAL_SUBMIT_RATE", default="10/h")
+PORTAL_REPLY_RATE = env.str("PORTAL_REPLY_RATE", default="30/h")
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+ATTACHMENT_REPORT_MAX_BYTES = env.int("ATTACHMENT_REPORT_MAX_BYTES", default=25 * 1024 * 1024)
+
+# Encryption at rest and data regions
+# Everything sensitive is encrypted with keys derived from the operator's master key (see
+# encryption/keys.py and README.md): 32 random bytes in urlsafe base64. Earlier keys, newest
+# first, keep decrypting until `manage.py rotate_master_key` has moved everything off them.
+
+
+def _development_master_key() -> str:
+    # Like the development SECRET_KEY: random, kept beside the local database, never shared.
+    key_file = DATA_DIR / "dev-master-key"
+    if not key_file.exists():
+        key_file.touch(mode=0o600)  # private before the key is in it
+        key_file.write_text(secrets.token_urlsafe(32))
+    return key_file.read_text().strip()
+
+
+BOUNTY_MASTER_KEY = env.str("BOUNTY_MASTER_KEY", default="")
+if PRODUCTION and not BOUNTY_MASTER_KEY:
+    raise ImproperlyConfigured(
+        "Production needs BOUNTY_MASTER_KEY, the key everything sensitive is encrypted with "
+        '(python -c "import secrets,base64;'
+        'print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())"). Keep a copy '
+        "somewhere safe: without it the data cannot be read."
+    )
+BOUNTY_MASTER_KEY = BOUNTY_MASTER_KEY or _development_master_key()
+BOUNTY_OLD_MASTER_KEYS = env.list("BOUNTY_OLD_MASTER_KEYS", default=[])
+# Encrypted file fields store through this storage (encryption.storage.encrypted_storage); any
+# storage class mixing in encryption.storage.EncryptedStorageMixin may replace the default.
+STORAGES["encrypted"] = {"BACKEND": "encryption.storage.EncryptedFileSystemStorage"}

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+MASTER_KEY = "q5VwD9xJ2mT8bK4nR7yL1cF6hZ3sA0eP9uG2iO5wX8k="
 STRONG_KEY = "k" * 20 + "Zq8#vLp2@xN5!rT7wY0&mB3$cF6^hJ9*" + "s" * 10
 
 
@@ -13,7 +14,7 @@ def _manage(*args, **env):
     environment = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "BOUNTY_ENV"}
+        if key not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "BOUNTY_ENV", "BOUNTY_MASTER_KEY"}
     }
     environment.update(env)
     return subprocess.run(
@@ -59,6 +60,7 @@ def test_production_passes_the_deployment_check_with_no_warnings():
         BOUNTY_ENV="production",
         SECRET_KEY=STRONG_KEY,
         ALLOWED_HOSTS="desk.example.test",
+        BOUNTY_MASTER_KEY=MASTER_KEY,
     )
 
     assert result.returncode == 0, result.stderr + result.stdout

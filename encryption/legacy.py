@@ -1,0 +1,63 @@
+"""Encrypt what was stored in clear before its field or storage became encrypted.
+
+Turning a clear field into an encrypted one takes two operations in one migration: the
+AlterField that makemigrations writes (for the model and for its historical model), then
+``encrypt_plaintext`` written by hand after it::
+
+    operations = [
+        migrations.AlterField("report", "description", EncryptedTextField()),
+        migrations.AlterField("historicalreport", "description", EncryptedTextField()),
+        encrypt_plaintext("reports", "Report"),
+    ]
+
+It encrypts every value still stored in clear in the model and in its history, fills blind
+indexes added beside them, and encrypts the files its encrypted file fields name (stored by the
+earlier, clear storage under the same names). Until it has run, reading such a value raises
+DecryptionError instead of passing plaintext off as decrypted. The operation is irreversible:
+going back would mean writing plaintext again.
+"""
+
+from django.db import migrations
+
+from encryption.rotation import EncryptedTable, file_columns_of, rotate_rows, stored_file_names
+
+BATCH_SIZE = 500
+
+
+def encrypt_plaintext_rows(model, *, batch_size: int = BATCH_SIZE, using: str | None = None) -> int:
+    """Encrypt the model's values stored in clear and fill its blind indexes; return rows done."""
+    table = EncryptedTable.of(model)
+    if table is None:
+        return 0
+    return rotate_rows(table, batch_size=batch_size, encrypt_plaintext=True, using=using)
+
+
+def encrypt_plaintext_files(model, history_model=None, *, batch_size: int = BATCH_SIZE) -> int:
+    """Encrypt the files in clear that the model's encrypted file fields name; return how many."""
+    encrypted = 0
+    for column in file_columns_of(model, history_model):
+        for name in stored_file_names(column, batch_size=batch_size):
+            if column.storage.exists(name) and column.storage.encrypt_plaintext(name):
+                encrypted += 1
+    return encrypted
+
+
+def encrypt_plaintext(
+    app_label: str, *model_names: str, batch_size: int = BATCH_SIZE
+) -> migrations.RunPython:
+    """Return a migration operation encrypting the models' clear rows, history rows and files."""
+
+    def encrypt(apps, schema_editor):
+        using = schema_editor.connection.alias
+        for model_name in model_names:
+            model = apps.get_model(app_label, model_name)
+            try:
+                history_model = apps.get_model(app_label, f"Historical{model_name}")
+            except LookupError:
+                history_model = None
+            for each in (model, history_model):
+                if each is not None:
+                    encrypt_plaintext_rows(each, batch_size=batch_size, using=using)
+            encrypt_plaintext_files(model, history_model, batch_size=batch_size)
+
+    return migrations.RunPython(encrypt, elidable=False)
