@@ -1,3 +1,4 @@
+import dataclasses
 from datetime import timedelta
 
 from django.contrib import admin, messages
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from bounty.models import Award
 from reports import services
@@ -27,6 +29,17 @@ from reports.transitions import TRANSITIONS, IllegalMove, Move, allowed_staff_mo
 
 def may_see_payment_details(request) -> bool:
     return request.user.has_perm("reports.view_payment_details")
+
+
+PAYMENT_FIELDS = ("payment_method", "payment_details")
+
+
+class HistoryWithoutPaymentDetails(HistoricalRecordContextHelper):
+    """Leave payment details out of the history page's list of changes."""
+
+    def context_for_delta_changes(self, delta):
+        kept = [change for change in delta.changes if change.field not in PAYMENT_FIELDS]
+        return super().context_for_delta_changes(dataclasses.replace(delta, changes=kept))
 
 
 @admin.register(Reporter)
@@ -48,6 +61,11 @@ class ReporterAdmin(SimpleHistoryAdmin):
 
     def get_list_filter(self, request):
         return self.list_filter if may_see_payment_details(request) else ()
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        if may_see_payment_details(request):
+            return super().get_historical_record_context_helper(request, historical_record)
+        return HistoryWithoutPaymentDetails(self.model, historical_record)
 
     @admin.display(boolean=True, description="Account")
     def has_account(self, obj):

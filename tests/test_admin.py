@@ -98,3 +98,18 @@ def test_the_status_cannot_be_edited_in_the_report_form(client, superuser):
     response = client.get(_admin_url(Report, "change", report.pk))
 
     assert b'name="status"' not in response.content
+
+
+def test_the_reporter_history_shows_payment_details_to_finance_only(client, triager, finance_user):
+    reporter = Reporter.objects.create(email="r@example.test")
+    reporter.payment_details = "IBAN SECRET-456"
+    reporter.save()
+    url = _admin_url(Reporter, "history", reporter.pk)
+
+    client.force_login(triager)
+    hidden = client.get(url)
+    client.force_login(finance_user)
+    shown = client.get(url)
+
+    assert b"SECRET-456" not in hidden.content
+    assert b"SECRET-456" in shown.content

@@ -38,7 +38,14 @@ def mail_dir(worker_mail_dir):
 
 
 def _mails_written(mail_dir) -> list[str]:
-    return [path.read_text(errors="replace") for path in sorted(mail_dir.glob("*.log"))]
+    """Return every message the worker wrote; one file may hold several, each closed by a rule."""
+    rule = "\n" + "-" * 79 + "\n"
+    return [
+        message
+        for path in sorted(mail_dir.glob("*.log"))
+        for message in path.read_text(errors="replace").split(rule)
+        if message.strip()
+    ]
 
 
 def _someone_waits_for_our_lock() -> bool:
