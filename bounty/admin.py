@@ -109,7 +109,7 @@ def _form_page(request, model_admin, *, title, form, subject="", submit_label=""
         "submit_label": submit_label or title,
         **(extra or {}),
     }
-    return TemplateResponse(request, "admin/bounty/form.html", context)
+    return TemplateResponse(request, "admin/form_page.html", context)
 
 
 @admin.register(Award)

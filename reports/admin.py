@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
@@ -336,15 +336,26 @@ class ReportAdmin(SimpleHistoryAdmin):
             raise PermissionDenied
         return report
 
-    def _render_move_form(self, request, report, title, form):
+    def _render_form_page(self, request, *, title, form, subject, cancel_url=""):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "original": report,
             "title": title,
+            "subject": subject,
             "form": form,
+            "submit_label": title,
+            "cancel_url": cancel_url,
         }
-        return TemplateResponse(request, "admin/reports/report/move.html", context)
+        return TemplateResponse(request, "admin/form_page.html", context)
+
+    def _render_move_form(self, request, report, title, form):
+        return self._render_form_page(
+            request,
+            title=title,
+            form=form,
+            subject=f"{report.title}: currently {report.get_status_display().lower()}.",
+            cancel_url=reverse("admin:reports_report_change", args=[report.pk]),
+        )
 
     def move_view(self, request, object_id, move):
         report = self._report_for_change(request, object_id)
@@ -402,13 +413,14 @@ class ReportAdmin(SimpleHistoryAdmin):
             else:
                 self.message_user(request, f"Recorded {report.public_id}.", messages.SUCCESS)
                 return redirect("admin:reports_report_change", report.pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Record a report received by email",
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/reports/report/received_by_email.html", context)
+        return self._render_form_page(
+            request,
+            title="Record a report received by email",
+            form=form,
+            subject="Enter the report in the researcher's own words. They get the usual "
+            "acknowledgement by mail, and see the report in the portal once they sign up with "
+            "this address.",
+        )
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {

@@ -6,8 +6,9 @@ from django.core.exceptions import ValidationError
 from accounts.models import User
 from bounty.models import Category, Severity
 from reports.cvss import score_vector, suggested_severity
+from reports.forms import SubmissionForm
 from reports.models import Report
-from reports.services import CLOSING_RESOLUTIONS, Submission
+from reports.services import CLOSING_RESOLUTIONS
 from reports.transitions import Move
 
 _message = forms.CharField(
@@ -108,7 +109,7 @@ MOVE_FORMS = {
 }
 
 
-class EmailedReportForm(forms.Form):
+class EmailedReportForm(SubmissionForm):
     """A report that arrived by mail, entered by staff in the researcher's own words."""
 
     reporter_email = forms.EmailField(label="Researcher's email")
@@ -124,22 +125,3 @@ class EmailedReportForm(forms.Form):
     steps_to_reproduce = forms.CharField(widget=forms.Textarea)
     impact = forms.CharField(widget=forms.Textarea, required=False)
     cvss_vector = forms.CharField(label="CVSS vector", max_length=255, required=False)
-
-    def clean_cvss_vector(self):
-        vector = self.cleaned_data["cvss_vector"].strip()
-        if vector:
-            score_vector(vector)
-        return vector
-
-    def submission(self) -> Submission:
-        data = self.cleaned_data
-        return Submission(
-            title=data["title"],
-            description=data["description"],
-            steps_to_reproduce=data["steps_to_reproduce"],
-            category=data["category"],
-            affected_asset=data["affected_asset"],
-            affected_version=data["affected_version"],
-            impact=data["impact"],
-            cvss_vector=data["cvss_vector"],
-        )

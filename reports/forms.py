@@ -1,5 +1,7 @@
 """Forms of the reporter portal: they check what a researcher typed; services do the writing."""
 
+import dataclasses
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -65,7 +67,26 @@ class _WithAttachments(forms.Form):
         return files
 
 
-class ReportForm(_WithAttachments):
+class SubmissionForm(forms.Form):
+    """Cleans the fields a report is made of, wherever it is entered (portal or admin)."""
+
+    def clean_cvss_vector(self):
+        vector = self.cleaned_data["cvss_vector"].strip()
+        if vector:
+            score_vector(vector)
+        return vector
+
+    def submission(self) -> Submission:
+        """Return what was submitted, for the submit service."""
+        return Submission(
+            **{
+                field.name: self.cleaned_data[field.name]
+                for field in dataclasses.fields(Submission)
+            }
+        )
+
+
+class ReportForm(SubmissionForm, _WithAttachments):
     title = forms.CharField(
         max_length=200, help_text="One line that names the vulnerability and where it is."
     )
@@ -119,26 +140,6 @@ class ReportForm(_WithAttachments):
                 code="too_few_steps",
             )
         return steps
-
-    def clean_cvss_vector(self):
-        vector = self.cleaned_data["cvss_vector"].strip()
-        if vector:
-            score_vector(vector)
-        return vector
-
-    def submission(self) -> Submission:
-        """Return what was submitted, for the submit service."""
-        data = self.cleaned_data
-        return Submission(
-            title=data["title"],
-            category=data["category"],
-            affected_asset=data["affected_asset"],
-            affected_version=data["affected_version"],
-            description=data["description"],
-            steps_to_reproduce=data["steps_to_reproduce"],
-            impact=data["impact"],
-            cvss_vector=data["cvss_vector"],
-        )
 
 
 class ReplyForm(_WithAttachments):
