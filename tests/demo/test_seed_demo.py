@@ -71,7 +71,7 @@ def test_demo_accounts_log_in_with_the_given_password():
 def test_the_output_lists_the_admin_url_and_every_login():
     output = _seed()
 
-    assert "/admin/" in output
+    assert "/admin/" in output and "/portal/" in output
     for email in ("admin@demo.test", "triager@demo.test", "finance@demo.test", "alice@demo.test"):
         assert email in output
 

@@ -18,8 +18,10 @@ class Command(BaseCommand):
         world = seed_demo_world(password=password)
         site = settings.SITE_URL
         self.stdout.write(self.style.SUCCESS("Demo program loaded."))
-        self.stdout.write(f"  Admin:  {site}/admin/")
-        self.stdout.write(f"  Health: {site}/healthz")
+        self.stdout.write(f"  Admin (staff):        {site}/admin/")
+        self.stdout.write(f"  Portal (researchers): {site}/portal/")
+        self.stdout.write(f"  Security policy:      {site}/security/")
+        self.stdout.write(f"  Health:               {site}/healthz")
         self.stdout.write(f"  Logins (password for new accounts: {world.password}):")
         for email, user in world.users.items():
             role = ", ".join(g.name for g in user.groups.all()) or "researcher"
