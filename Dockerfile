@@ -35,10 +35,12 @@ COPY . .
 
 # Static files are collected into the image (outside the data volume, so a rebuilt image
 # never serves stale files from an old volume). The production settings are used so that
-# whitenoise's manifest is written; the SECRET_KEY is a random throwaway that exists only
-# for this one command and is not stored in any layer or ENV.
+# whitenoise's manifest is written; the SECRET_KEY and BOUNTY_MASTER_KEY are random throwaways
+# that exist only for this one command and are not stored in any layer or ENV.
 RUN BOUNTY_ENV=production \
     SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
+    BOUNTY_MASTER_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(32))')" \
+    DATA_REGION=build \
     ALLOWED_HOSTS=build.invalid \
     BOUNTY_DATA_DIR=/tmp/build-data \
     python manage.py collectstatic --noinput \

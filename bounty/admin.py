@@ -21,6 +21,7 @@ from bounty.models import (
     Severity,
 )
 from bounty.payment_csv import write_payment_instructions
+from encryption.admin import BlindIndexSearchMixin
 from reports.models import Report
 
 
@@ -195,7 +196,7 @@ class AwardAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Payout)
-class PayoutAdmin(SimpleHistoryAdmin):
+class PayoutAdmin(BlindIndexSearchMixin, SimpleHistoryAdmin):
     list_display = (
         "id",
         "report_public_id",
@@ -209,11 +210,11 @@ class PayoutAdmin(SimpleHistoryAdmin):
     )
     list_filter = ("status", "currency")
     list_select_related = ("award__report", "reporter")
-    search_fields = (
-        "award__report__public_id",
-        "reporter__email",
-        "instruction_reference",
-        "payment_reference",
+    search_fields = ("award__report__public_id", "instruction_reference", "payment_reference")
+    # The researcher's address is encrypted: it is matched whole, through its blind index.
+    blind_index_search_fields = ("reporter__email_index",)
+    search_help_text = (
+        "Search by report id or payment reference, or by the researcher's full email address."
     )
     date_hierarchy = "created_at"
     inlines = [PayoutApprovalInline]

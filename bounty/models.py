@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from encryption.fields import EncryptedTextField
+
 currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, such as USD.")
 
 
@@ -121,7 +123,10 @@ class Category(models.Model):
 
 
 class Award(models.Model):
-    """A bounty (or a bonus on top of one) proposed by staff for a report."""
+    """A bounty (or a bonus on top of one) proposed by staff for a report.
+
+    A justification, like a rejection's reason, is staff's words about the flaw: encrypted.
+    """
 
     class Kind(models.TextChoices):
         BOUNTY = "bounty", "Bounty"
@@ -131,7 +136,7 @@ class Award(models.Model):
     kind = models.CharField(max_length=10, choices=Kind, default=Kind.BOUNTY)
     amount = money_field()
     currency = currency_field()
-    justification = models.TextField(
+    justification = EncryptedTextField(
         blank=True, help_text="Required for a bonus and for an amount outside the severity range."
     )
     outside_range = models.BooleanField(default=False, editable=False)
@@ -176,7 +181,7 @@ class Payout(models.Model):
     instructed_at = models.DateTimeField(null=True, blank=True, editable=False)
     payment_reference = models.CharField(max_length=120, blank=True, editable=False)
     paid_at = models.DateTimeField(null=True, blank=True, editable=False)
-    rejection_reason = models.TextField(blank=True, editable=False)
+    rejection_reason = EncryptedTextField(blank=True, editable=False)
     approved_at = models.DateTimeField(null=True, blank=True, editable=False)
     escalated_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="When its overdue approval was escalated."
@@ -230,7 +235,7 @@ class PayoutApproval(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payout_approvals"
     )
     decision = models.CharField(max_length=10, choices=Decision)
-    reason = models.TextField(blank=True)
+    reason = EncryptedTextField(blank=True)
     decided_at = models.DateTimeField()
 
     history = HistoricalRecords()

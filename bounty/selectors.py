@@ -2,6 +2,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from bounty.models import Payout, PayoutApproval, Program
+from reports.models import Reporter
 
 
 class ProgramNotConfigured(Program.DoesNotExist):
@@ -84,14 +85,22 @@ def _amounts_by_status() -> dict:
     }
 
 
-def payout_totals_per_researcher() -> QuerySet:
-    """Return, per researcher and currency, the amounts awaiting approval, approved and paid."""
-    return (
+def payout_totals_per_researcher() -> list[dict]:
+    """Return, per researcher and currency, the amounts awaiting approval, approved and paid.
+
+    Each row names its researcher (``researcher``, a Reporter) and is sorted by that name here:
+    names and addresses are encrypted, so the database can neither return nor sort them.
+    """
+    rows = list(
         Payout.objects.exclude(status=Payout.Status.REJECTED)
-        .values("reporter", "reporter__email", "reporter__display_name", "currency")
+        .values("reporter", "currency")
         .annotate(**_amounts_by_status())
-        .order_by("reporter__email", "currency")
+        .order_by("reporter", "currency")
     )
+    researchers = Reporter.objects.in_bulk({row["reporter"] for row in rows})
+    for row in rows:
+        row["researcher"] = researchers[row["reporter"]]
+    return sorted(rows, key=lambda row: (str(row["researcher"]).casefold(), row["currency"]))
 
 
 def payout_totals_per_severity() -> QuerySet:

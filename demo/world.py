@@ -205,13 +205,15 @@ def seed_demo_world(password: str = DEFAULT_PASSWORD) -> DemoWorld:
         for email, name, method, details in RESEARCHERS:
             user = _ensure_user(email, name, password, staff=False)
             world.users[email] = user
-            reporter = Reporter.objects.filter(email=email).first() or Reporter.objects.create(
-                user=user,
-                email=email,
-                display_name=name,
-                payment_method=method,
-                payment_details=details,
-            )
+            reporter = Reporter.objects.filter(email_index__matches=email).first()
+            if reporter is None:
+                reporter = Reporter.objects.create(
+                    user=user,
+                    email=email,
+                    display_name=name,
+                    payment_method=method,
+                    payment_details=details,
+                )
             world.reporters[email] = reporter
             for plan in REPORT_PLAN:
                 world.reports[(email, plan[1])] = _ensure_report(

@@ -43,6 +43,15 @@ class Sealed:
     def __repr__(self):
         return f"<Sealed {self.origin}>"
 
+    def __eq__(self, other):
+        # Equal as stored: the same ciphertext (an unchanged value), never equal plaintexts.
+        if not isinstance(other, Sealed):
+            return NotImplemented
+        return self.stored == other.stored
+
+    def __hash__(self):
+        return hash(self.stored)
+
     def __str__(self):
         # Formatting a sealed value would print either ciphertext or a placeholder where the
         # text belongs; both hide a bug that should fail where it happens.

@@ -113,6 +113,12 @@ def master_key_fingerprint() -> str:
     return current_key("fingerprint").key_id
 
 
+def master_key_fingerprints() -> tuple[str, ...]:
+    """Return the public ids of every configured master key, the current one first."""
+    ring = keyring("fingerprint")
+    return tuple(dict.fromkeys([ring.current.key_id, *ring.by_id]))
+
+
 def check_master_keys() -> None:
     """Raise ImproperlyConfigured unless every configured master key is well formed."""
     keyring(FIELD)

@@ -13,11 +13,16 @@ AlterField that makemigrations writes (for the model and for its historical mode
 It encrypts every value still stored in clear in the model and in its history, fills blind
 indexes added beside them, and encrypts the files its encrypted file fields name (stored by the
 earlier, clear storage under the same names). Until it has run, reading such a value raises
-DecryptionError instead of passing plaintext off as decrypted. The operation is irreversible:
-going back would mean writing plaintext again.
+DecryptionError instead of passing plaintext off as decrypted.
+
+Going back never decrypts: that would write plaintext into the database and the history again.
+Migrating backwards over the operation is allowed only while its tables hold no rows (a fresh
+install, a test database); a desk with data goes back by restoring the backup taken before the
+upgrade.
 """
 
 from django.db import migrations
+from django.db.migrations.exceptions import IrreversibleError
 
 from encryption.rotation import EncryptedTable, file_columns_of, rotate_rows, stored_file_names
 
@@ -47,17 +52,31 @@ def encrypt_plaintext(
 ) -> migrations.RunPython:
     """Return a migration operation encrypting the models' clear rows, history rows and files."""
 
-    def encrypt(apps, schema_editor):
-        using = schema_editor.connection.alias
+    def models_and_history(apps):
         for model_name in model_names:
             model = apps.get_model(app_label, model_name)
             try:
                 history_model = apps.get_model(app_label, f"Historical{model_name}")
             except LookupError:
                 history_model = None
+            yield model, history_model
+
+    def encrypt(apps, schema_editor):
+        using = schema_editor.connection.alias
+        for model, history_model in models_and_history(apps):
             for each in (model, history_model):
                 if each is not None:
                     encrypt_plaintext_rows(each, batch_size=batch_size, using=using)
             encrypt_plaintext_files(model, history_model, batch_size=batch_size)
 
-    return migrations.RunPython(encrypt, elidable=False)
+    def refuse_to_decrypt(apps, schema_editor):
+        using = schema_editor.connection.alias
+        for model, history_model in models_and_history(apps):
+            for each in (model, history_model):
+                if each is not None and each._base_manager.using(using).exists():
+                    raise IrreversibleError(
+                        f"{each._meta.label} holds encrypted rows, and going back would write "
+                        "them as plaintext; restore the backup taken before the upgrade instead."
+                    )
+
+    return migrations.RunPython(encrypt, refuse_to_decrypt, elidable=False)

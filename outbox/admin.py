@@ -1,15 +1,18 @@
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
+from encryption.admin import EncryptedObjectLogMixin
 from outbox.models import OutgoingMail
 from outbox.services import retry_failed_mail
 
 
 @admin.register(OutgoingMail)
-class OutgoingMailAdmin(SimpleHistoryAdmin):
+class OutgoingMailAdmin(EncryptedObjectLogMixin, SimpleHistoryAdmin):
     list_display = ("subject", "to", "template", "status", "attempts", "created_at", "sent_at")
     list_filter = ("status", "template")
-    search_fields = ("to", "subject", "report_public_id")
+    # The recipient is encrypted (a researcher's contact details), so it cannot be searched.
+    search_fields = ("subject", "report_public_id")
+    sortable_by = ("subject", "template", "status", "attempts", "created_at", "sent_at")
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in OutgoingMail._meta.fields]
     actions = ["retry_now"]

@@ -3,12 +3,18 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from encryption.fields import EncryptedEmailField, EncryptedTextField
+
 
 class OutgoingMail(models.Model):
     """A mail written in the same transaction as the change it reports, delivered after commit.
 
     The row is the source of truth: a lost task, a broker outage or a crashed worker only delays
     delivery, because the periodic sweep delivers whatever is still pending.
+
+    Mail carries no report content, but its recipient is a researcher's contact details, and
+    its bodies and a delivery error can repeat them: those are encrypted. The subject (a public
+    id and a title, both clear on the report too) stays in clear to list and search by.
     """
 
     class Status(models.TextChoices):
@@ -16,10 +22,10 @@ class OutgoingMail(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed (gave up)"
 
-    to = models.EmailField()
+    to = EncryptedEmailField()
     subject = models.CharField(max_length=255)
-    body_text = models.TextField()
-    body_html = models.TextField(blank=True)
+    body_text = EncryptedTextField()
+    body_html = EncryptedTextField(blank=True)
     template = models.CharField(max_length=60, help_text="Which mail this is, for filtering.")
     report_public_id = models.CharField(max_length=24, blank=True, db_index=True)
     dedupe_key = models.CharField(
@@ -31,7 +37,7 @@ class OutgoingMail(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    last_error = EncryptedTextField(blank=True)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)

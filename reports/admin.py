@@ -2,6 +2,7 @@ import dataclasses
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, OuterRef
 from django.http import Http404
@@ -15,6 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
 from bounty.models import Award
+from encryption.admin import BlindIndexSearchMixin, EncryptedObjectLogMixin
 from reports import services
 from reports.admin_forms import (
     MOVE_FORMS,
@@ -23,6 +25,7 @@ from reports.admin_forms import (
     EmailedReportForm,
     TriageForm,
 )
+from reports.attachments import download_response
 from reports.models import Attachment, Deadline, Message, Report, Reporter
 from reports.transitions import TRANSITIONS, IllegalMove, Move, allowed_staff_moves, is_allowed
 
@@ -43,10 +46,16 @@ class HistoryWithoutPaymentDetails(HistoricalRecordContextHelper):
 
 
 @admin.register(Reporter)
-class ReporterAdmin(SimpleHistoryAdmin):
+class ReporterAdmin(EncryptedObjectLogMixin, BlindIndexSearchMixin, SimpleHistoryAdmin):
     list_display = ("email", "display_name", "has_account", "report_count", "created_at")
     list_filter = ("payment_method",)
-    search_fields = ("email", "display_name")
+    # Contact details are encrypted: a researcher is found by their whole email address, through
+    # its blind index, or by the address of their account, which the login keeps in clear.
+    search_fields = ("user__email",)
+    blind_index_search_fields = ("email_index",)
+    search_help_text = "Find a researcher by their full email address (in any case)."
+    # Sorting by an encrypted column would sort by ciphertext.
+    sortable_by = ("has_account", "report_count", "created_at")
     autocomplete_fields = ("user",)
     readonly_fields = ("created_at",)
 
@@ -103,10 +112,17 @@ class MessageInline(admin.StackedInline):
         return False
 
 
+def attachment_download_link(attachment):
+    if attachment.pk is None:
+        return "—"
+    url = reverse("admin:reports_attachment_download", args=[attachment.pk])
+    return format_html('<a href="{}">Download</a>', url)
+
+
 class AttachmentInline(admin.TabularInline):
     model = Attachment
     extra = 0
-    fields = ("original_name", "content_type", "size", "uploaded_by", "created_at")
+    fields = ("original_name", "content_type", "size", "uploaded_by", "created_at", "download")
     readonly_fields = fields
     can_delete = False
 
@@ -115,6 +131,10 @@ class AttachmentInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="File")
+    def download(self, obj):
+        return attachment_download_link(obj)
 
 
 class DeadlineInline(admin.TabularInline):
@@ -224,7 +244,7 @@ class DeadlineFilter(admin.SimpleListFilter):
 
 
 @admin.register(Report)
-class ReportAdmin(SimpleHistoryAdmin):
+class ReportAdmin(BlindIndexSearchMixin, SimpleHistoryAdmin):
     list_display = (
         "public_id",
         "title",
@@ -246,7 +266,9 @@ class ReportAdmin(SimpleHistoryAdmin):
         "resolution",
     )
     list_select_related = ("reporter", "severity", "category", "assignee")
-    search_fields = ("public_id", "title", "reporter__email", "affected_asset")
+    search_fields = ("public_id", "title")
+    blind_index_search_fields = ("reporter__email_index",)
+    search_help_text = "Search by public id or title, or by the researcher's full email address."
     date_hierarchy = "received_at"
     fieldsets = (
         (
@@ -486,23 +508,48 @@ class MessageAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(SimpleHistoryAdmin):
+class AttachmentAdmin(EncryptedObjectLogMixin, SimpleHistoryAdmin):
     list_display = ("original_name", "report", "content_type", "size", "uploaded_by", "created_at")
     list_select_related = ("report", "uploaded_by")
-    search_fields = ("original_name", "report__public_id")
-    readonly_fields = (
+    search_fields = ("report__public_id",)
+    sortable_by = ("report", "content_type", "size", "uploaded_by", "created_at")
+    fields = (
         "report",
         "message",
-        "file",
+        "download",
         "original_name",
         "content_type",
         "size",
         "uploaded_by",
         "created_at",
     )
+    readonly_fields = fields
 
     def has_add_permission(self, request):
         return False
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="reports_attachment_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="File")
+    def download(self, obj):
+        return attachment_download_link(obj)
+
+    def download_view(self, request, object_id):
+        """Send the file, decrypted, to staff who may view attachments; media is never served."""
+        attachment = self.get_object(request, unquote(object_id))
+        if attachment is None:
+            raise Http404("No such attachment.")
+        if not self.has_view_permission(request, attachment):
+            raise PermissionDenied
+        return download_response(attachment)
 
 
 @admin.register(Deadline)

@@ -1,11 +1,15 @@
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
+
+from encryption.blind_index import BlindIndexField
+from encryption.fields import EncryptedCharField, EncryptedEmailField, EncryptedTextField
+from encryption.storage import encrypted_storage
 
 # Crockford's base32 without the look-alikes: readable aloud and in mail subjects.
 _PUBLIC_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -19,7 +23,11 @@ def new_public_id() -> str:
 
 
 class Reporter(models.Model):
-    """A researcher: someone with an account, or only an email address until they sign up."""
+    """A researcher: someone with an account, or only an email address until they sign up.
+
+    Contact and payment details are encrypted; the address is found through its blind index
+    (``Reporter.objects.filter(email_index__matches=address)``), which ignores case.
+    """
 
     class PaymentMethod(models.TextChoices):
         NONE = "", "Not given"
@@ -34,12 +42,13 @@ class Reporter(models.Model):
         on_delete=models.SET_NULL,
         related_name="reporter",
     )
-    email = models.EmailField()
-    display_name = models.CharField(max_length=120, blank=True)
+    email = EncryptedEmailField()
+    email_index = BlindIndexField(source="email", purpose="email")
+    display_name = EncryptedCharField(max_length=120, blank=True)
     payment_method = models.CharField(
         max_length=20, choices=PaymentMethod, default=PaymentMethod.NONE, blank=True
     )
-    payment_details = models.TextField(
+    payment_details = EncryptedTextField(
         blank=True, help_text="How to pay this researcher. Shown to finance only."
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -47,14 +56,30 @@ class Reporter(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["email"]
+        # The email is encrypted, so ordering by it would order by ciphertext: at random.
+        ordering = ["-created_at", "-pk"]
         permissions = [("view_payment_details", "Can view researchers' payment details")]
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="reports_reporter_email_ci_unique"),
+            # One researcher per address, whatever its case (the index folds case). While a key
+            # rotation is under way an address indexed under the old key and the same address
+            # under the new one differ, so the services look addresses up under every key first.
+            models.UniqueConstraint(fields=["email_index"], name="reports_reporter_email_unique"),
         ]
 
     def __str__(self):
         return self.display_name or self.email
+
+    def validate_constraints(self, exclude=None):
+        # The constraint is on the index, which no form edits, so forms would skip it and hit
+        # the database's refusal instead; checking the address says which field is wrong.
+        super().validate_constraints(exclude=exclude)
+        if self.email and "email" not in (exclude or ()):
+            taken = Reporter.objects.filter(email_index__matches=self.email).exclude(pk=self.pk)
+            if taken.exists():
+                raise ValidationError(
+                    {"email": "Another researcher already has this email address."},
+                    code="unique",
+                )
 
 
 class Report(models.Model):
@@ -87,15 +112,17 @@ class Report(models.Model):
     severity = models.ForeignKey(
         "bounty.Severity", null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
     )
-    cvss_vector = models.CharField("CVSS vector", max_length=255, blank=True)
+    # What the researcher wrote, and the vector that details the flaw, are encrypted; what the
+    # desk lists, filters and sorts by (title, status, severity, score, dates) stays in clear.
+    cvss_vector = EncryptedCharField("CVSS vector", max_length=255, blank=True)
     cvss_score = models.DecimalField(
         "CVSS score", max_digits=3, decimal_places=1, null=True, blank=True, editable=False
     )
-    affected_asset = models.CharField(max_length=255, blank=True)
-    affected_version = models.CharField(max_length=120, blank=True)
-    description = models.TextField()
-    steps_to_reproduce = models.TextField()
-    impact = models.TextField(blank=True)
+    affected_asset = EncryptedCharField(max_length=255, blank=True)
+    affected_version = EncryptedCharField(max_length=120, blank=True)
+    description = EncryptedTextField()
+    steps_to_reproduce = EncryptedTextField()
+    impact = EncryptedTextField(blank=True)
     status = models.CharField(
         max_length=20, choices=Status, default=Status.SUBMITTED, editable=False
     )
@@ -168,7 +195,7 @@ class Message(models.Model):
         help_text="Empty for messages the system writes.",
     )
     visibility = models.CharField(max_length=10, choices=Visibility, default=Visibility.PUBLIC)
-    body = models.TextField()
+    body = EncryptedTextField()
     created_at = models.DateTimeField(default=timezone.now)
 
     history = HistoricalRecords()
@@ -187,14 +214,14 @@ def attachment_path(instance, filename):
 
 
 class Attachment(models.Model):
-    """A file a researcher or staff attached to a report."""
+    """A file a researcher or staff attached to a report, stored encrypted with its name."""
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="attachments")
     message = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
     )
-    file = models.FileField(upload_to=attachment_path)
-    original_name = models.CharField(max_length=255)
+    file = models.FileField(upload_to=attachment_path, storage=encrypted_storage)
+    original_name = EncryptedCharField(max_length=255)
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
     uploaded_by = models.ForeignKey(

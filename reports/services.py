@@ -379,7 +379,7 @@ def record_report_received_by_email(
 ) -> Report:
     """Enter a report that arrived by mail; the researcher can claim it when they sign up."""
     email = reporter_email.strip().lower()
-    reporter = Reporter.objects.filter(email__iexact=email).first()
+    reporter = Reporter.objects.filter(email_index__matches=email).first()
     if reporter is None:
         reporter = Reporter.objects.create(email=email, display_name=reporter_name.strip())
     return submit_report(
@@ -406,7 +406,7 @@ def link_reporter_to_user(user: User) -> Reporter | None:
         email = user.email.strip().lower()
         if not EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists():
             return None
-        reporter = Reporter.objects.select_for_update().filter(email__iexact=email).first()
+        reporter = Reporter.objects.select_for_update().filter(email_index__matches=email).first()
         if reporter is None:
             return Reporter.objects.create(user=user, email=email, display_name=user.full_name)
         if reporter.user_id is not None:

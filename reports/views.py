@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -20,7 +19,7 @@ from django_ratelimit.core import is_ratelimited
 
 from bounty.selectors import ProgramNotConfigured, current_program
 from reports import selectors, services
-from reports.attachments import ALLOWED_TYPES, safe_filename
+from reports.attachments import download_response
 from reports.forms import PaymentDetailsForm, ReplyForm, ReportForm
 
 REPORTS_PER_PAGE = 20
@@ -152,23 +151,9 @@ def reply_to_report(request, public_id):
 @login_required
 @require_safe
 def download_attachment(request, public_id, attachment_id):
-    """Send a file of the researcher's report as a download that the browser will not render."""
+    """Send a file of the researcher's own report, decrypted, as a download."""
     attachment = selectors.attachment_for_researcher(request.user, public_id, attachment_id)
-    # Files that reached the desk another way (mail intake) may carry any claimed type.
-    content_type = (
-        attachment.content_type
-        if attachment.content_type in ALLOWED_TYPES
-        else "application/octet-stream"
-    )
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=safe_filename(attachment.original_name),
-        content_type=content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return download_response(attachment)
 
 
 @login_required

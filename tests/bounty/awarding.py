@@ -54,8 +54,9 @@ def staff_with_roles(email, *role_names):
 
 
 def mails(template, to=None):
+    # Recipients are encrypted: the database cannot compare them, Python can.
     queued = OutgoingMail.objects.filter(template=template)
-    return list(queued.filter(to=to) if to else queued)
+    return [mail for mail in queued if to is None or mail.to == to]
 
 
 def status_changes_to(payout: Payout, status: str) -> int:

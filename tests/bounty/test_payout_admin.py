@@ -342,7 +342,8 @@ def test_totals_per_researcher_severity_and_month_keep_currencies_apart(
     page = response.content.decode()
     assert response.status_code == 200
     researchers = {
-        (row["reporter__email"], row["currency"]): row for row in response.context["per_researcher"]
+        (row["researcher"].email, row["currency"]): row
+        for row in response.context["per_researcher"]
     }
     assert researchers[(usd.reporter.email, "USD")]["paid"] == 300
     assert researchers[(eur.reporter.email, "EUR")]["awaiting_approval"] == 120

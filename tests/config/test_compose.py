@@ -4,12 +4,18 @@ Docker is not needed: the files are read and parsed, and the promises the deploy
 (pinned images, one shared app definition, healthy dependencies, non-root image) are checked.
 """
 
+import os
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
+
+from encryption.keys import derive_key, generate_master_key, parse_master_key
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "compose.yaml"
@@ -300,3 +306,178 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
     }
     missing = {".env", ".git", ".venv", "var"} - patterns
     assert not missing, f".dockerignore lets these into the build context: {missing}"
+
+
+# --- compose.regions.yaml: two data regions side by side, sharing nothing -----------------------
+
+REGIONS_FILE = ROOT / "compose.regions.yaml"
+REGIONS = ("us", "eu")
+REGION_ROLES = ("db", "redis", "mail", "migrate", "web", "worker", "beat")
+# Settings naming something a region owns: none may have the same value in two regions.
+REGION_RESOURCES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "CACHE_URL",
+    "EMAIL_URL",
+    "BOUNTY_DATA_DIR",
+    "MEDIA_ROOT",
+    "SITE_URL",
+    "SECRET_KEY",
+    "BOUNTY_MASTER_KEY",
+)
+VARIABLE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
+
+
+@pytest.fixture(scope="module")
+def region_services() -> dict[str, dict[str, dict]]:
+    services = yaml.safe_load(REGIONS_FILE.read_text())["services"]
+    return {
+        region: {name: spec for name, spec in services.items() if name.startswith(f"{region}-")}
+        for region in REGIONS
+    }
+
+
+def region_app_env(region_services, region) -> dict[str, str | None]:
+    return environment(region_services[region][f"{region}-web"])
+
+
+def variables_in(value: str | None) -> set[str]:
+    return {match.group(1) for match in VARIABLE.finditer(value or "")}
+
+
+def interpolate(value: str, variables: dict[str, str]) -> str:
+    """Substitute ${NAME}, ${NAME:-default} and ${NAME:?error} as compose does."""
+
+    def substitute(match):
+        name, operator, default = match.group(1), match.group(2) or "", match.group(3) or ""
+        if name in variables:
+            return variables[name]
+        assert operator.endswith("-"), f"{name} is required"
+        return default
+
+    return VARIABLE.sub(substitute, value)
+
+
+def test_each_region_runs_the_whole_stack_and_nothing_else_runs(region_services):
+    all_services = yaml.safe_load(REGIONS_FILE.read_text())["services"]
+    assert sum(len(services) for services in region_services.values()) == len(all_services)
+    for region in REGIONS:
+        assert set(region_services[region]) == {f"{region}-{role}" for role in REGION_ROLES}
+
+
+def test_regions_share_no_volume(region_services):
+    sources = {
+        region: {source for s in services.values() for source in volume_mounts(s).values()}
+        for region, services in region_services.items()
+    }
+    assert all(sources.values())
+    assert sources["us"].isdisjoint(sources["eu"])
+
+
+def test_regions_share_no_network(region_services):
+    networks = {}
+    for region, services in region_services.items():
+        for name, service in services.items():
+            # A service without networks joins the project's default network, shared by both.
+            assert service.get("networks"), f"{name} would join the shared default network"
+        networks[region] = {network for s in services.values() for network in s["networks"]}
+    assert networks == {"us": {"us"}, "eu": {"eu"}}
+
+
+def test_regions_share_no_published_port(region_services):
+    ports = {
+        region: {str(p).rsplit(":", 1)[0] for s in services.values() for p in s.get("ports", [])}
+        for region, services in region_services.items()
+    }
+    assert ports["us"].isdisjoint(ports["eu"])
+
+
+def test_regions_share_no_resource_setting_and_no_key_variable(region_services):
+    values, key_variables = {}, {}
+    for region, services in region_services.items():
+        envs = [environment(s) for s in services.values() if "build" in s]
+        assert len(envs) == 4, "migrate, web, worker and beat carry the app's settings"
+        assert all(env == envs[0] for env in envs), f"{region} app services differ"
+        env = envs[0]
+        assert env.get("DATA_REGION") == region
+        values[region] = {(name, env[name]) for name in REGION_RESOURCES if env.get(name)}
+        key_variables[region] = variables_in(env["SECRET_KEY"]) | variables_in(
+            env["BOUNTY_MASTER_KEY"]
+        )
+        for name in ("SECRET_KEY", "BOUNTY_MASTER_KEY"):
+            assert re.fullmatch(r"\$\{\w+:\?[^}]*\}", env[name]), f"{region} {name} has a default"
+    assert values["us"].isdisjoint(values["eu"])
+    assert key_variables["us"].isdisjoint(key_variables["eu"])
+
+
+def test_each_regions_urls_name_only_its_own_services(region_services):
+    for region in REGIONS:
+        env = region_app_env(region_services, region)
+        for name in ("DATABASE_URL", "REDIS_URL", "EMAIL_URL"):
+            host = urlsplit(interpolate(env[name], {})).hostname
+            assert host in region_services[region], f"{region} {name} points at {host}"
+
+
+def test_each_region_lists_the_other_regions_resources_as_forbidden(region_services):
+    for region, other in (("us", "eu"), ("eu", "us")):
+        mine = region_app_env(region_services, region)
+        theirs = region_app_env(region_services, other)
+        forbidden_db = urlsplit(mine["OTHER_REGION_DATABASE_URLS"])
+        their_db = urlsplit(interpolate(theirs["DATABASE_URL"], {}))
+        assert (forbidden_db.hostname, forbidden_db.port) == (their_db.hostname, their_db.port)
+        assert forbidden_db.password is None, "another region's password is never listed"
+        assert urlsplit(mine["OTHER_REGION_BROKER_URLS"]).hostname == (
+            urlsplit(theirs["REDIS_URL"]).hostname
+        )
+        assert mine["OTHER_REGION_MEDIA_ROOTS"] == theirs["MEDIA_ROOT"]
+        [their_key] = variables_in(theirs["BOUNTY_MASTER_KEY"])
+        assert variables_in(mine["OTHER_REGION_KEY_FINGERPRINTS"]) == {f"{their_key}_FINGERPRINT"}
+
+
+def _check_region(env: dict, tmp_path) -> subprocess.CompletedProcess:
+    process_env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("OTHER_REGION_", "BOUNTY_", "DATA_REGION", "SECRET_KEY"))
+    }
+    # The region's settings as deployed, checked in development mode on this machine: the
+    # data folder is a temporary one instead of the container's.
+    process_env.update(env, BOUNTY_ENV="development", BOUNTY_DATA_DIR=str(tmp_path))
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=process_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_each_region_passes_the_regions_check_and_refuses_the_others_database_and_key(
+    region_services, tmp_path
+):
+    variables = {"SECRET_KEY_US": "s" * 50, "SECRET_KEY_EU": "e" * 50}
+    for region in ("US", "EU"):
+        key = generate_master_key()
+        variables[f"BOUNTY_MASTER_KEY_{region}"] = key
+        variables[f"BOUNTY_MASTER_KEY_{region}_FINGERPRINT"] = derive_key(
+            parse_master_key(key, setting="test"), "fingerprint"
+        ).key_id
+    us, eu = (
+        {
+            name: interpolate(value or "", variables)
+            for name, value in region_app_env(region_services, region).items()
+        }
+        for region in REGIONS
+    )
+
+    assert _check_region(us, tmp_path / "us").returncode == 0
+    assert _check_region(eu, tmp_path / "eu").returncode == 0
+    crossed = _check_region(
+        {**us, "DATABASE_URL": eu["DATABASE_URL"], "BOUNTY_MASTER_KEY": eu["BOUNTY_MASTER_KEY"]},
+        tmp_path / "crossed",
+    )
+    assert crossed.returncode != 0
+    assert "regions.E003" in crossed.stderr and "regions.E006" in crossed.stderr

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.db.migrations.exceptions import IrreversibleError
 from django.db.migrations.loader import MigrationLoader
 
 from encryption.blind_index import blind_index
@@ -99,5 +100,23 @@ def test_running_the_operation_twice_changes_nothing_the_second_time(settings):
     assert stored_value(Dossier, "body", dossier.pk) == once
 
 
-def test_the_operation_cannot_be_reversed_into_plaintext():
-    assert not encrypt_plaintext("encryption_app", "Dossier").reversible
+def reverse_migration_operation(operation) -> None:
+    state = MigrationLoader(connection).project_state(("encryption_app", "0001_initial"))
+    with connection.schema_editor() as schema_editor:
+        operation.database_backwards("encryption_app", schema_editor, state, state)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_operation_is_never_reversed_into_plaintext():
+    dossier = DossierFactory(body=CLEAR)
+    before = stored_value(Dossier, "body", dossier.pk)
+
+    with pytest.raises(IrreversibleError, match=r"encryption_app\.Dossier holds encrypted rows"):
+        reverse_migration_operation(encrypt_plaintext("encryption_app", "Dossier"))
+
+    assert stored_value(Dossier, "body", dossier.pk) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_going_back_over_empty_tables_is_allowed():
+    reverse_migration_operation(encrypt_plaintext("encryption_app", "Dossier"))

@@ -14,6 +14,7 @@ PRODUCTION = {
     "BOUNTY_ENV": "production",
     "SECRET_KEY": STRONG_SECRET_KEY,
     "ALLOWED_HOSTS": "desk.example.test",
+    "DATA_REGION": "eu",
 }
 
 

@@ -119,7 +119,8 @@ def test_a_report_submitted_while_the_broker_is_down_is_saved_and_mailed_later(
 ):
     submit_without_broker = (
         "from reports import services; from reports.models import Reporter; "
-        "services.submit_report(reporter=Reporter.objects.get(email='alice@example.test'), "
+        "alice = Reporter.objects.get(email_index__matches='alice@example.test'); "
+        "services.submit_report(reporter=alice, "
         "submission=services.Submission(title='Broker down', description='d', "
         "steps_to_reproduce='1. a\\n2. b'), acting_user=None)"
     )
