@@ -1,16 +1,25 @@
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
+from django.contrib import messages
 from django.http import HttpResponseForbidden
+from django.shortcuts import redirect
+from django.urls import reverse
 
 from accounts.network import client_ip, is_staff_network
 
-# The admin and the staff single sign-on endpoints (allauth's provider URLs). Researchers sign in
-# with email and password, so these paths serve staff only.
+# The admin and the staff single sign-on endpoints: allauth's OpenID Connect sign-in and callback
+# URLs (every identity provider is an OpenID Connect app), and its third-party account pages with
+# their legacy /social/ aliases. Researchers sign in with email and password, so these paths
+# serve staff only.
 STAFF_PATH_PREFIXES = (
     "/admin/",
     "/accounts/oidc/",
-    "/accounts/google/",
-    "/accounts/microsoft/",
-    "/accounts/okta/",
+    "/accounts/3rdparty/",
+    "/accounts/social/",
 )
+# A second factor is a code from an app or a security key; recovery codes only stand in for one.
+SECOND_FACTORS = [Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
 
 
 class StaffNetworkMiddleware:
@@ -25,4 +34,28 @@ class StaffNetworkMiddleware:
         ):
             # A bare refusal: nothing in it tells a stranger that an admin lives here.
             return HttpResponseForbidden("Forbidden\n", content_type="text/plain")
+        return self.get_response(request)
+
+
+class StaffMFAMiddleware:
+    """With STAFF_REQUIRE_MFA, send staff without a second factor to set one up first."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if (
+            settings.STAFF_REQUIRE_MFA
+            and request.path.startswith("/admin/")
+            and request.path != reverse("admin:logout")
+            and request.user.is_authenticated
+            and request.user.is_staff
+            and not is_mfa_enabled(request.user, SECOND_FACTORS)
+        ):
+            messages.warning(
+                request,
+                "Staff need two-factor authentication. Set up an authenticator app or a "
+                "security key, then go back to the admin.",
+            )
+            return redirect("mfa_index")
         return self.get_response(request)

@@ -61,6 +61,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.add_user",
         "accounts.change_user",
         "auth.view_group",
+        "socialaccount.view_socialaccount",
+        # Failed sign-ins and lockouts (django-axes); deleting an attempt is unlocking it.
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
+        "axes.view_accesslog",
+        "axes.view_accessfailurelog",
     ],
 }
 

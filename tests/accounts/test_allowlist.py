@@ -1,9 +1,12 @@
 """The staff side answers only from allowed networks; a forged X-Forwarded-For gets nobody in."""
 
 import pytest
+from allauth.account.adapter import get_adapter
+from axes.helpers import get_client_ip_address
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import RequestFactory
+from django_ratelimit.core import _get_ip as ratelimit_client_ip
 
 from accounts.network import client_ip, is_staff_network
 
@@ -57,7 +60,10 @@ def test_the_admin_refuses_a_client_outside_the_networks_revealing_nothing(allow
 
 @pytest.mark.django_db
 def test_the_admin_answers_a_client_inside_the_networks(allowlist, client):
-    assert _get("/admin/login/", client, remote="10.20.9.9").status_code == 200
+    response = _get("/admin/login/", client, remote="10.20.9.9")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/admin/"
 
 
 @pytest.mark.django_db
@@ -65,9 +71,11 @@ def test_the_admin_answers_a_client_inside_the_networks(allowlist, client):
     "path",
     [
         "/accounts/oidc/keycloak/login/callback/",
-        "/accounts/google/login/callback/",
-        "/accounts/microsoft/login/",
-        "/accounts/okta/login/callback/",
+        "/accounts/oidc/google/login/",
+        "/accounts/oidc/microsoft/login/callback/",
+        "/accounts/oidc/okta/login/callback/",
+        "/accounts/3rdparty/login/error/",
+        "/accounts/social/signup/",
     ],
 )
 def test_staff_sign_on_endpoints_are_refused_outside_the_networks(allowlist, client, path):
@@ -78,6 +86,19 @@ def test_staff_sign_on_endpoints_are_refused_outside_the_networks(allowlist, cli
 @pytest.mark.parametrize("path", ["/security/", "/.well-known/security.txt", "/healthz"])
 def test_public_pages_stay_reachable_from_anywhere(allowlist, client, program, path):
     assert _get(path, client).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/accounts/login/", "/accounts/signup/", "/accounts/2fa/"])
+def test_the_researchers_account_pages_stay_reachable_from_anywhere(allowlist, client, path):
+    assert _get(path, client).status_code in (200, 302)
+
+
+@pytest.mark.django_db
+def test_the_portal_stays_reachable_from_anywhere(allowlist, client, researcher):
+    client.force_login(researcher)
+
+    assert _get("/portal/", client).status_code == 200
 
 
 @pytest.mark.django_db
@@ -97,7 +118,7 @@ def test_behind_one_proxy_the_client_is_the_address_the_proxy_saw(allowlist, cli
     genuine = _get("/admin/login/", client, remote="10.0.0.2", forwarded="198.51.100.7, 10.20.3.4")
 
     assert spoofed.status_code == 403
-    assert genuine.status_code == 200
+    assert genuine.status_code == 302
 
 
 @pytest.mark.parametrize(
@@ -117,6 +138,26 @@ def test_the_client_address_counts_trusted_proxies_from_the_right(
     request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR=forwarded)
 
     assert client_ip(request) == expected
+
+
+@pytest.mark.parametrize(
+    "count_address",
+    [
+        get_client_ip_address,
+        ratelimit_client_ip,
+        lambda request: get_adapter().get_client_ip(request),
+    ],
+    ids=["lockout (django-axes)", "portal rate limits (django-ratelimit)", "allauth rate limits"],
+)
+def test_the_lockout_and_every_rate_limit_see_the_allowlists_client_address(
+    settings, count_address
+):
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = RequestFactory().post(
+        "/accounts/login/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="10.20.3.4, 198.51.100.7"
+    )
+
+    assert count_address(request) == client_ip(request) == "198.51.100.7"
 
 
 def test_an_invalid_network_is_refused_at_startup(settings):
