@@ -5,12 +5,16 @@ in the git-ignored ``var/`` folder, mail printed to the console. ``BOUNTY_ENV=pr
 switches to the hardened profile, which refuses to start without real secrets.
 """
 
+import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+
+from accounts.identity_providers import configured_apps as configured_identity_provider_apps
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -66,7 +70,7 @@ DATA_REGION = env.str("DATA_REGION", default="local")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.admin_config.StaffAdminConfig",  # django.contrib.admin, signing in through allauth
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -278,7 +282,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env.int(
 # Accounts and the reporter portal
 # Researchers sign up and sign in with django-allauth under /accounts/: the email address is the
 # login (no username), it must be verified before the first sign-in, and TOTP two-factor is
-# optional. Staff keep signing in to the admin through the admin's own login page.
+# optional. Staff sign in on the same page, by SSO (see "Staff single sign-on" at the end).
 INSTALLED_APPS += ["allauth", "allauth.account", "allauth.mfa"]
 MIDDLEWARE += ["allauth.account.middleware.AccountMiddleware"]
 AUTHENTICATION_BACKENDS = [
@@ -301,7 +305,6 @@ ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Bounty Desk] "
 # Links in verification and password-reset mail use the scheme of the public URL.
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = SITE_URL.split("://", 1)[0]
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Bounty Desk"
 
 # Rate limits (the portal's and allauth's) count in the default cache. The in-process default
@@ -311,8 +314,8 @@ CACHES = {
         env.str("CACHE_URL", default="") or REDIS_URL or "locmemcache://"
     )
 }
-# Which request.META key holds the client's address; a trusted-proxy setup names its header here.
-RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+# Per-address limits count the client address the allowlist and the lockout see.
+RATELIMIT_IP_META_KEY = "accounts.network.client_ip"
 PORTAL_SUBMIT_RATE = env.str("PORTAL_SUBMIT_RATE", default="10/h")
 PORTAL_REPLY_RATE = env.str("PORTAL_REPLY_RATE", default="30/h")
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
@@ -346,3 +349,79 @@ BOUNTY_OLD_MASTER_KEYS = env.list("BOUNTY_OLD_MASTER_KEYS", default=[])
 # Encrypted file fields store through this storage (encryption.storage.encrypted_storage); any
 # storage class mixing in encryption.storage.EncryptedStorageMixin may replace the default.
 STORAGES["encrypted"] = {"BACKEND": "encryption.storage.EncryptedFileSystemStorage"}
+# DATA_REGION (above) names this deployment's region. These name the OTHER regions' resources,
+# without their secrets; regions/checks.py refuses a deployment that uses any of them, and
+# production refuses to start with one, or with the development region "local".
+INSTALLED_APPS += ["regions"]
+OTHER_REGION_DATABASE_URLS = env.list("OTHER_REGION_DATABASE_URLS", default=[])
+OTHER_REGION_BROKER_URLS = env.list("OTHER_REGION_BROKER_URLS", default=[])
+OTHER_REGION_MEDIA_ROOTS = env.list("OTHER_REGION_MEDIA_ROOTS", default=[])
+OTHER_REGION_KEY_FINGERPRINTS = env.list("OTHER_REGION_KEY_FINGERPRINTS", default=[])
+
+# Staff single sign-on, lockout and MFA
+# Staff sign in through their organisation's identity provider (OpenID Connect through allauth,
+# every ID token verified: accounts/oidc/); SSO_ROLE_MAP turns an identity into roles on every
+# sign-in (accounts/sso.py), and an identity it does not map gets no staff rights. Researchers
+# never use SSO. The admin signs in through allauth too (accounts/admin_site.py), so SSO, the
+# allowlist, the lockout, two-factor authentication and the rate limits apply to every way in.
+INSTALLED_APPS += [
+    "django.contrib.humanize",  # allauth's security key pages use its filters
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "axes",
+]
+# django-axes checks for a lockout before any other backend tries the password.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
+# The MFA rule needs the signed-in user; axes' middleware turns a lockout into its page, last.
+MIDDLEWARE += ["accounts.middleware.StaffMFAMiddleware", "axes.middleware.AxesMiddleware"]
+
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.StaffSocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "provider_class": "accounts.oidc.provider.StaffOpenIDConnectProvider",
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": configured_identity_provider_apps(os.environ),
+    },
+}
+# A mapped identity gets its account on first sign-in, or is linked to the staff account with
+# its verified address; the identity provider has verified the address, so no mail goes out.
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_REQUIRED = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_ONLY = False  # researchers keep email and password
+SSO_ROLE_MAP = env.str("SSO_ROLE_MAP", default="")
+SSO_GROUPS_CLAIM = env.str("SSO_GROUPS_CLAIM", default="groups")
+# Staff passwords stop working; superusers keep theirs as the way in when the provider fails.
+STAFF_SSO_ONLY = env.bool("STAFF_SSO_ONLY", default=False)
+
+# Lockout (django-axes): after LOGIN_FAILURE_LIMIT failed sign-ins for one login from one
+# address, that pair is locked for LOGIN_LOCKOUT_MINUTES or until a program admin unlocks it.
+# Counting the pair keeps an attacker elsewhere from locking the real person out; allauth's rate
+# limits (per address, and per login) slow down guessing across many logins or addresses.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "accounts.lockout.attempted_login"
+AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
+# accounts.admin registers axes' pages itself, with an Unlock action.
+AXES_ENABLE_ADMIN = False
+# allauth's own limit on failed sign-ins per login is looser than the lockout, which it would
+# otherwise pre-empt with a vaguer message; its per-address limit stays as allauth sets it.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,20/h/key"}
+
+# Two-factor authentication: an authenticator app, or a security key or passkey (WebAuthn), with
+# recovery codes. Passkeys are a second factor only: signing in with one alone would go around
+# STAFF_SSO_ONLY and the lockout. Browsers allow WebAuthn over plain http only on localhost.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION
+# Staff without a second factor are sent to set one up before they reach the admin.
+STAFF_REQUIRE_MFA = env.bool("STAFF_REQUIRE_MFA", default=PRODUCTION)
+# Forms carry the CSRF token and no script here reads the cookie, so no script may.
+CSRF_COOKIE_HTTPONLY = True

@@ -61,6 +61,7 @@ def test_production_passes_the_deployment_check_with_no_warnings():
         SECRET_KEY=STRONG_KEY,
         ALLOWED_HOSTS="desk.example.test",
         BOUNTY_MASTER_KEY=MASTER_KEY,
+        DATA_REGION="eu",
     )
 
     assert result.returncode == 0, result.stderr + result.stdout
