@@ -140,7 +140,15 @@ class AttachmentInline(admin.TabularInline):
 class DeadlineInline(admin.TabularInline):
     model = Deadline
     extra = 0
-    fields = ("kind", "due_at", "time_left", "met_at", "paused_at", "last_reminder_stage")
+    fields = (
+        "kind",
+        "due_at",
+        "time_left",
+        "met_at",
+        "cancelled_at",
+        "paused_at",
+        "last_reminder_stage",
+    )
     readonly_fields = fields
     can_delete = False
 
@@ -151,6 +159,10 @@ class DeadlineInline(admin.TabularInline):
     def time_left(self, obj):
         if obj.met_at:
             return "met"
+        if obj.cancelled_at:
+            return "not owed: the report was closed"
+        if obj.paused_at:
+            return "paused: waiting for the researcher"
         now = timezone.now()
         if obj.due_at >= now:
             return f"{timeuntil(obj.due_at, now)} left"

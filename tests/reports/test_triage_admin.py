@@ -257,3 +257,14 @@ def test_finance_cannot_record_reports(client, program, finance_user):
     response = client.get(reverse("admin:reports_report_received_by_email"))
 
     assert response.status_code == 403
+
+
+def test_a_closed_reports_deadlines_show_as_not_owed_rather_than_running(client, submit, triager):
+    report = submit()
+    services.close_report(report, acting_user=triager, resolution="spam")
+    client.force_login(triager)
+
+    page = client.get(_change(report)).content.decode()
+
+    assert "not owed: the report was closed" in page
+    assert "hours left" not in page and "days left" not in page and "day left" not in page
