@@ -1,4 +1,4 @@
-"""Every change to a report: one function per use case, each one transaction.
+"""The moves of a report through its life: one function per use case, each one transaction.
 
 Each move checks the transition table, stamps who and when, leaves a message on the report,
 updates its deadlines and queues mail through the outbox, all or nothing. Admin actions, the
@@ -7,22 +7,16 @@ portal, mail intake and tasks call these functions; nothing else writes a report
 
 from dataclasses import dataclass
 
-from allauth.account.models import EmailAddress
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import validate_email
-from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
-from accounts.history import acting_user as history_user
 from accounts.history import audited
 from accounts.models import User
 from bounty.models import Category, Severity
 from bounty.selectors import current_program
 from reports import deadlines, emails
-from reports.attachments import check_uploads
 from reports.cvss import score_vector
-from reports.models import Attachment, Message, Report, Reporter
+from reports.models import Message, Report, Reporter
 from reports.transitions import Move, target_status
 
 Kind = deadlines.Kind
@@ -366,121 +360,3 @@ def add_staff_message(report: Report, *, acting_user: User, body: str, public: b
     if public:
         deadlines.meet_deadlines(report, Kind.FIRST_RESPONSE)
     return _record(report, author=acting_user, body=body, public=public, now=now)
-
-
-@audited
-def record_report_received_by_email(
-    *,
-    reporter_email: str,
-    reporter_name: str,
-    submission: Submission,
-    received_at,
-    acting_user: User,
-) -> Report:
-    """Enter a report that arrived by mail; the researcher can claim it when they sign up."""
-    email = reporter_email.strip().lower()
-    reporter = Reporter.objects.filter(email_index__matches=email).first()
-    if reporter is None:
-        reporter = Reporter.objects.create(email=email, display_name=reporter_name.strip())
-    return submit_report(
-        reporter=reporter, submission=submission, acting_user=acting_user, received_at=received_at
-    )
-
-
-def link_reporter_to_user(user: User) -> Reporter | None:
-    """Give a researcher their reporter record once their address is verified.
-
-    A reporter who wrote in by email before (same address, no account) becomes this account's,
-    with all their earlier reports; otherwise a new one is made. Without a verified address
-    nothing is claimed, since anyone can sign up with someone else's address.
-    """
-    existing = Reporter.objects.filter(user=user).first()
-    if existing is not None:
-        return existing
-    with transaction.atomic(), history_user(user):
-        # The user row lock serialises two first visits racing to create the same reporter.
-        User.objects.select_for_update().filter(pk=user.pk).first()
-        existing = Reporter.objects.filter(user=user).first()
-        if existing is not None:
-            return existing
-        email = user.email.strip().lower()
-        if not EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists():
-            return None
-        reporter = Reporter.objects.select_for_update().filter(email_index__matches=email).first()
-        if reporter is None:
-            return Reporter.objects.create(user=user, email=email, display_name=user.full_name)
-        if reporter.user_id is not None:
-            # The address's reporter belongs to another account: staff have to sort that out.
-            return None
-        reporter.user = user
-        reporter.save(update_fields=["user"])
-        return reporter
-
-
-@audited
-def update_payment_details(
-    reporter: Reporter, *, acting_user: User, method: str, details: str
-) -> Reporter:
-    """Record how the researcher wants to be paid; only finance ever reads it."""
-    if reporter.user_id != acting_user.pk:
-        raise PermissionDenied("Only the researcher may change their payment details.")
-    PaymentMethod = Reporter.PaymentMethod
-    if method not in PaymentMethod.values:
-        raise ValidationError({"payment_method": "Choose one of the payment methods."})
-    details = details.strip() if method != PaymentMethod.NONE else ""
-    if method != PaymentMethod.NONE and not details:
-        raise ValidationError({"payment_details": "Say where we should send the money."})
-    if method == PaymentMethod.PAYPAL:
-        try:
-            validate_email(details)
-        except ValidationError:
-            raise ValidationError(
-                {"payment_details": "Give the email address of your PayPal account."}
-            ) from None
-    reporter = Reporter.objects.select_for_update().get(pk=reporter.pk)
-    reporter.payment_method = method
-    reporter.payment_details = details
-    reporter.save(update_fields=["payment_method", "payment_details"])
-    return reporter
-
-
-@audited
-def attach_files(
-    report: Report, *, acting_user: User, files, message: Message | None = None
-) -> list[Attachment]:
-    """Store files on a report, once every one of them passed the checks; otherwise store none."""
-    report = _locked(report)
-    stored = report.attachments.aggregate(total=Sum("size"))["total"] or 0
-    checked = check_uploads(files, stored_bytes=stored)
-    return [
-        Attachment.objects.create(
-            report=report,
-            message=message,
-            file=upload.file,
-            original_name=upload.name,
-            content_type=upload.content_type,
-            size=upload.size,
-            uploaded_by=acting_user,
-        )
-        for upload in checked
-    ]
-
-
-@audited
-def submit_report_with_attachments(
-    *, reporter: Reporter, submission: Submission, files, acting_user: User
-) -> Report:
-    """Submit a report with its files as one change: a refused file means no report at all."""
-    report = submit_report(reporter=reporter, submission=submission, acting_user=acting_user)
-    attach_files(report, acting_user=acting_user, files=files)
-    return report
-
-
-@audited
-def add_researcher_reply_with_attachments(
-    report: Report, *, acting_user: User, body: str, files
-) -> Message:
-    """Record the researcher's message with its files: a refused file means no message."""
-    message = add_researcher_reply(report, acting_user=acting_user, body=body)
-    attach_files(report, acting_user=acting_user, files=files, message=message)
-    return message
