@@ -6,10 +6,6 @@ variables turn into, and that an unconfigured provider is neither offered nor re
 """
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -17,8 +13,8 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from accounts.identity_providers import configured_apps
+from tests.processes import run_manage
 
-ROOT = Path(__file__).resolve().parents[2]
 GOOGLE = {"SSO_GOOGLE_CLIENT_ID": "g-id", "SSO_GOOGLE_CLIENT_SECRET": "g-secret"}
 MICROSOFT = {
     "SSO_MICROSOFT_CLIENT_ID": "m-id",
@@ -143,19 +139,17 @@ def test_sso_only_without_a_provider_stops_the_desk_at_startup(settings):
 
 
 def test_the_settings_read_the_providers_from_the_environment():
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("SSO_")}
-    environment.update({**GOOGLE, **MICROSOFT, **OKTA})
     script = (
         "import json; from django.conf import settings; "
         "print(json.dumps(settings.SOCIALACCOUNT_PROVIDERS['openid_connect']))"
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", script],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        script,
+        env={**GOOGLE, **MICROSOFT, **OKTA},
+        unset=("SSO_",),
         check=True,
     )
 

@@ -1,31 +1,16 @@
 """AUDIT_RETENTION_DAYS comes from the environment: unset keeps history forever."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import run_manage
 
 
 def _retention_days_with(**env):
-    environment = {key: value for key, value in os.environ.items() if key != "AUDIT_RETENTION_DAYS"}
-    environment.update(env)
-    return subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "shell",
-            "--no-imports",
-            "--command",
-            "from django.conf import settings; print(settings.AUDIT_RETENTION_DAYS)",
-        ],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    return run_manage(
+        "shell",
+        "--no-imports",
+        "--command",
+        "from django.conf import settings; print(settings.AUDIT_RETENTION_DAYS)",
+        env=env,
+        unset=("AUDIT_RETENTION_DAYS",),
     )
 
 

@@ -4,16 +4,14 @@ Every HTML page the URL walk (tests/test_url_access.py) fetches is checked for t
 """
 
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 from allauth.account.models import EmailAddress
 
 from bounty.reference_program import load_reference_program
-from tests.config.test_settings import MASTER_KEY, ROOT, STRONG_KEY
+from tests.config.test_settings import MASTER_KEY, STRONG_KEY
+from tests.processes import DEPLOYMENT_SETTINGS, run_manage
 from tests.reports.portal import PASSWORD, count_rate_limits_afresh
 
 pytestmark = pytest.mark.django_db
@@ -124,26 +122,19 @@ print(json.dumps({
 
 @pytest.fixture(scope="module")
 def production():
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "BOUNTY_ENV", "BOUNTY_MASTER_KEY"}
-        and not key.startswith(("STAFF_", "SSO_"))
-    }
-    environment.update(
-        BOUNTY_ENV="production",
-        SECRET_KEY=STRONG_KEY,
-        ALLOWED_HOSTS="desk.example.test",
-        BOUNTY_MASTER_KEY=MASTER_KEY,
-        DATA_REGION="eu",
-    )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", PRODUCTION_PROBE],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        PRODUCTION_PROBE,
+        env={
+            "BOUNTY_ENV": "production",
+            "SECRET_KEY": STRONG_KEY,
+            "ALLOWED_HOSTS": "desk.example.test",
+            "BOUNTY_MASTER_KEY": MASTER_KEY,
+            "DATA_REGION": "eu",
+        },
+        unset=(*DEPLOYMENT_SETTINGS, "STAFF_", "SSO_"),
         check=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])

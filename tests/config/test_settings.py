@@ -1,31 +1,13 @@
 """Production settings: refuse to start without secrets, and pass Django's deployment check."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
+from tests.processes import DEPLOYMENT_SETTINGS, run_manage
 
-ROOT = Path(__file__).resolve().parents[2]
 MASTER_KEY = "q5VwD9xJ2mT8bK4nR7yL1cF6hZ3sA0eP9uG2iO5wX8k="
 STRONG_KEY = "k" * 20 + "Zq8#vLp2@xN5!rT7wY0&mB3$cF6^hJ9*" + "s" * 10
 
 
 def _manage(*args, **env):
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "BOUNTY_ENV", "BOUNTY_MASTER_KEY"}
-    }
-    environment.update(env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_manage(*args, env=env, unset=DEPLOYMENT_SETTINGS)
 
 
 def test_production_refuses_to_start_without_a_secret_key():

@@ -1,14 +1,10 @@
 """Production refuses to start without a valid master key; development makes its own."""
 
-import os
 import stat
-import subprocess
-import sys
-from pathlib import Path
 
 from encryption.keys import generate_master_key
+from tests.processes import run_manage
 
-ROOT = Path(__file__).resolve().parents[2]
 STRONG_SECRET_KEY = "k" * 20 + "Zq8#vLp2@xN5!rT7wY0&mB3$cF6^hJ9*" + "s" * 10
 PRODUCTION = {
     "BOUNTY_ENV": "production",
@@ -19,29 +15,7 @@ PRODUCTION = {
 
 
 def _manage(*args, **env):
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key
-        not in {
-            "SECRET_KEY",
-            "ALLOWED_HOSTS",
-            "DEBUG",
-            "BOUNTY_ENV",
-            "BOUNTY_MASTER_KEY",
-            "BOUNTY_OLD_MASTER_KEYS",
-        }
-    }
-    environment.update(env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_manage(*args, env=env, unset=("SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "BOUNTY_"))
 
 
 def test_production_refuses_to_start_without_a_master_key():

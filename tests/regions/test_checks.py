@@ -1,8 +1,5 @@
 """The regions check: a deployment refuses another region's database, broker, media or key."""
 
-import os
-import subprocess
-import sys
 from io import StringIO
 from pathlib import Path
 
@@ -16,6 +13,7 @@ from encryption.keys import (
     parse_master_key,
 )
 from regions.checks import check_data_region
+from tests.processes import run_manage
 
 ROOT = Path(__file__).resolve().parents[2]
 STRONG_SECRET_KEY = "k" * 20 + "Zq8#vLp2@xN5!rT7wY0&mB3$cF6^hJ9*" + "s" * 10
@@ -132,20 +130,8 @@ def test_the_fingerprint_command_prints_the_current_keys_fingerprint_only(settin
 
 
 def _manage(*args, **env):
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("OTHER_REGION_", "BOUNTY_", "DATA_REGION", "SECRET_KEY"))
-    }
-    environment.update(env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    return run_manage(
+        *args, env=env, unset=("OTHER_REGION_", "BOUNTY_", "DATA_REGION", "SECRET_KEY")
     )
 
 

@@ -1,10 +1,6 @@
 """Reminders and mail on a real worker through Redis: crashes, concurrent sweeps, broker outages."""
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
@@ -15,8 +11,7 @@ from outbox.tasks import deliver_mail_task, deliver_pending_mail_task
 from reports.models import Deadline, Report
 from reports.tasks import send_deadline_reminders_task
 from tests.celery_live import wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import run_manage
 
 
 @pytest.fixture(scope="module")
@@ -124,21 +119,16 @@ def test_a_report_submitted_while_the_broker_is_down_is_saved_and_mailed_later(
         "submission=services.Submission(title='Broker down', description='d', "
         "steps_to_reproduce='1. a\\n2. b'), acting_user=None)"
     )
-    environment = {
-        **os.environ,
-        "DATABASE_URL": celery_worker_process.env["DATABASE_URL"],
-        "REDIS_URL": "redis://127.0.0.1:9/0",  # nothing listens on the discard port
-        "CELERY_BROKER_URL": "",
-    }
 
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", submit_without_broker],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result = run_manage(
+        "shell",
+        "-c",
+        submit_without_broker,
+        env={
+            "DATABASE_URL": celery_worker_process.env["DATABASE_URL"],
+            "REDIS_URL": "redis://127.0.0.1:9/0",  # nothing listens on the discard port
+            "CELERY_BROKER_URL": "",
+        },
     )
 
     assert result.returncode == 0, result.stderr
