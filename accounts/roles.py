@@ -4,6 +4,8 @@ from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
+from accounts.models import User
+
 TRIAGER = "Triager"
 FINANCE = "Finance"
 PROGRAM_ADMIN = "Program admin"
@@ -100,3 +102,11 @@ def sync_roles_after_migrate(sender, app_config=None, **kwargs):
     with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
     if app_config is with_models[-1]:
         sync_roles()
+
+
+def member_emails(*role_names: str) -> list[str]:
+    """Return the addresses of the active people holding any of these roles, sorted, once each."""
+    emails = User.objects.filter(groups__name__in=role_names, is_active=True).values_list(
+        "email", flat=True
+    )
+    return sorted(set(emails))

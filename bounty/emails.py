@@ -1,21 +1,12 @@
 """Mail about awards and payouts. It names the report by its public id and says the amount, and
 never carries report details or anyone's payment details: those stay in the desk behind a login."""
 
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from accounts import roles
-from accounts.models import User
 from bounty.models import Payout
 from outbox.services import queue_mail
 from reports.emails import PORTAL_REPORT_PATH
-
-
-def _members(*role_names: str) -> list[str]:
-    emails = User.objects.filter(
-        groups__in=Group.objects.filter(name__in=role_names), is_active=True
-    ).values_list("email", flat=True)
-    return sorted(set(emails))
 
 
 def _payout_context(payout: Payout) -> dict:
@@ -34,7 +25,7 @@ def _payout_context(payout: Payout) -> dict:
 def mail_award_proposed(payout: Payout) -> None:
     """Ask every finance user except the proposer (who may not approve it) for a decision."""
     proposer = payout.award.proposed_by.email
-    for email in _members(roles.FINANCE):
+    for email in roles.member_emails(roles.FINANCE):
         if email != proposer:
             queue_mail(
                 to=email,
@@ -55,7 +46,7 @@ def mail_payout_rejected(payout: Payout) -> None:
 
 
 def mail_approval_overdue(payout: Payout) -> None:
-    for email in _members(roles.FINANCE, roles.PROGRAM_ADMIN):
+    for email in roles.member_emails(roles.FINANCE, roles.PROGRAM_ADMIN):
         queue_mail(
             to=email,
             template="payout_escalated",

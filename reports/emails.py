@@ -3,7 +3,6 @@ mail is not end-to-end secure, so details stay in the desk behind a login."""
 
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from accounts import roles
@@ -24,13 +23,6 @@ def _report_context(report: Report) -> dict:
     }
 
 
-def _triagers():
-    group = Group.objects.filter(name=roles.TRIAGER).first()
-    if group is None:
-        return []
-    return list(group.user_set.filter(is_active=True).values_list("email", flat=True))
-
-
 def mail_report_received(report: Report, program: Program) -> None:
     first_response = report.deadlines.filter(kind=Deadline.Kind.FIRST_RESPONSE).first()
     # The promised date reads in the program's timezone, the one its business days count in.
@@ -47,7 +39,7 @@ def mail_report_received(report: Report, program: Program) -> None:
 
 
 def mail_new_report_to_triagers(report: Report) -> None:
-    for email in _triagers():
+    for email in roles.member_emails(roles.TRIAGER):
         queue_mail(
             to=email,
             template="new_report",
@@ -69,7 +61,7 @@ def mail_report_updated(report: Report, message: Message) -> None:
 
 
 def mail_researcher_replied(report: Report) -> None:
-    recipients = [report.assignee.email] if report.assignee else _triagers()
+    recipients = [report.assignee.email] if report.assignee else roles.member_emails(roles.TRIAGER)
     for email in recipients:
         queue_mail(
             to=email,
@@ -88,19 +80,12 @@ def mail_report_assigned(report: Report) -> None:
     )
 
 
-def _program_admins():
-    group = Group.objects.filter(name=roles.PROGRAM_ADMIN).first()
-    if group is None:
-        return []
-    return list(group.user_set.filter(is_active=True).values_list("email", flat=True))
-
-
 def mail_deadline_reminder(deadline: Deadline, stage: int) -> None:
     """Remind whoever owes the deadline; past the grace period, escalate to program admins."""
     report = deadline.report
-    owners = [report.assignee.email] if report.assignee else _triagers()
+    owners = [report.assignee.email] if report.assignee else roles.member_emails(roles.TRIAGER)
     if stage == Deadline.ReminderStage.ESCALATED:
-        recipients = sorted(set(owners) | set(_program_admins()))
+        recipients = sorted(set(owners) | set(roles.member_emails(roles.PROGRAM_ADMIN)))
     else:
         recipients = owners
     template = {
@@ -120,7 +105,7 @@ def mail_deadline_reminder(deadline: Deadline, stage: int) -> None:
 
 
 def mail_triage_digest(digest, *, day) -> int:
-    recipients = _triagers()
+    recipients = roles.member_emails(roles.TRIAGER)
     for email in recipients:
         queue_mail(
             to=email,
