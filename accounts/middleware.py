@@ -1,3 +1,5 @@
+import logging
+
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
@@ -6,7 +8,9 @@ from django.http import HttpResponseForbidden
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from accounts.network import client_ip, is_staff_network
+from accounts.network import admits_every_address, client_ip, is_staff_network
+
+logger = logging.getLogger(__name__)
 
 # The admin and the staff single sign-on endpoints: allauth's OpenID Connect sign-in and callback
 # URLs (every identity provider is an OpenID Connect app), and its third-party account pages with
@@ -27,6 +31,11 @@ class StaffNetworkMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        if admits_every_address():
+            # Said once per process, so an open admin is visible in every deployment's log.
+            logger.warning(
+                "ADMIN_ALLOWED_NETWORKS=any: the staff side answers every address, by choice."
+            )
 
     def __call__(self, request):
         if request.path.startswith(STAFF_PATH_PREFIXES) and not is_staff_network(

@@ -32,10 +32,23 @@ def client_ip(request) -> str:
     return forwarded[-hops]
 
 
+# Written as the whole allowlist, this admits every address: the operator's deliberate choice,
+# which production wants spelled out rather than implied by an empty list.
+ANY_ADDRESS = "any"
+EVERY_NETWORK = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
+
+
 @lru_cache(maxsize=8)
-def _networks(cidrs: tuple[str, ...]):
+def _networks(entries: tuple[str, ...]):
+    if ANY_ADDRESS in (entry.strip().lower() for entry in entries):
+        if len(entries) > 1:
+            raise ImproperlyConfigured(
+                f"ADMIN_ALLOWED_NETWORKS: {ANY_ADDRESS!r} admits every address; it cannot be "
+                "combined with networks."
+            )
+        return EVERY_NETWORK
     try:
-        return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
     except ValueError as error:
         raise ImproperlyConfigured(f"ADMIN_ALLOWED_NETWORKS: {error}") from error
 
@@ -44,11 +57,21 @@ def staff_networks():
     return _networks(tuple(settings.ADMIN_ALLOWED_NETWORKS))
 
 
+def admits_every_address() -> bool:
+    """Say whether the operator opened the staff side to every address."""
+    return staff_networks() == EVERY_NETWORK
+
+
 def is_staff_network(address: str) -> bool:
-    """Say whether staff may work from ``address``; with no networks configured, any address."""
+    """Say whether staff may work from ``address``.
+
+    With no networks configured, development admits any address (one machine, nothing set up)
+    and production admits none: an allowlist forgotten at deploy time must not leave the admin
+    open, so opening it to everyone takes ``ADMIN_ALLOWED_NETWORKS=any``.
+    """
     networks = staff_networks()
     if not networks:
-        return True
+        return not settings.PRODUCTION
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

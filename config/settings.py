@@ -59,9 +59,11 @@ if PRODUCTION and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Staff reach /admin/ and the staff sign-on endpoints only from these networks (CIDRs, IPv4 and
-# IPv6); empty allows any address. The client address is REMOTE_ADDR, or with TRUSTED_PROXY_COUNT
-# proxies in front, the X-Forwarded-For entry the first of them added: the allowlist, login
-# lockout and rate limits all read it through accounts.network.client_ip.
+# IPv6), or from anywhere with "any". Empty admits any address in development and none in
+# production, where `check --deploy` fails until one or the other is chosen. The client address
+# is REMOTE_ADDR, or with TRUSTED_PROXY_COUNT proxies in front, the X-Forwarded-For entry the
+# first of them added: the allowlist, login lockout and rate limits all read it through
+# accounts.network.client_ip.
 ADMIN_ALLOWED_NETWORKS = env.list("ADMIN_ALLOWED_NETWORKS", default=[])
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 

@@ -7,7 +7,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # What decides how a deployment starts; a test about starting sets these itself.
-DEPLOYMENT_SETTINGS = ("SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "BOUNTY_ENV", "BOUNTY_MASTER_KEY")
+DEPLOYMENT_SETTINGS = (
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DEBUG",
+    "BOUNTY_ENV",
+    "BOUNTY_MASTER_KEY",
+    "ADMIN_ALLOWED_NETWORKS",
+)
 
 
 def run_manage(*args, env=None, unset=(), check=False) -> subprocess.CompletedProcess:

@@ -42,10 +42,48 @@ def test_staff_networks_in_ipv4_and_ipv6(allowlist, address, allowed):
     assert is_staff_network(address) is allowed
 
 
-def test_with_no_networks_configured_any_address_is_allowed(settings):
+def test_in_development_with_no_networks_configured_any_address_is_allowed(settings):
     settings.ADMIN_ALLOWED_NETWORKS = []
 
     assert is_staff_network("203.0.113.9")
+
+
+@pytest.mark.django_db
+def test_in_production_a_forgotten_allowlist_keeps_everyone_out_of_the_admin(settings, client):
+    settings.PRODUCTION = True
+    settings.ADMIN_ALLOWED_NETWORKS = []
+
+    assert _get("/admin/login/", client, remote="203.0.113.9").status_code == 403
+    assert _get("/admin/login/", client, remote="10.20.9.9").status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("spelling", ["any", " ANY "])
+def test_in_production_an_allowlist_of_any_lets_every_address_reach_the_admin(
+    settings, client, spelling
+):
+    settings.PRODUCTION = True
+    settings.ADMIN_ALLOWED_NETWORKS = [spelling]
+
+    for remote in ("203.0.113.9", "2001:db8:99::1", "10.20.9.9"):
+        response = _get("/admin/login/", client, remote=remote)
+        assert response.status_code == 302, remote
+        assert response["Location"] == "/accounts/login/?next=/admin/"
+
+
+@pytest.mark.django_db
+def test_in_production_an_outside_address_is_refused_and_an_inside_one_answered(allowlist, client):
+    allowlist.PRODUCTION = True
+
+    assert _get("/admin/login/", client, remote="203.0.113.9").status_code == 403
+    assert _get("/admin/login/", client, remote="10.20.9.9").status_code == 302
+
+
+def test_any_address_cannot_be_mixed_with_networks(settings):
+    settings.ADMIN_ALLOWED_NETWORKS = ["any", "10.20.0.0/16"]
+
+    with pytest.raises(SystemCheckError, match="cannot be combined with networks"):
+        call_command("check")
 
 
 @pytest.mark.django_db

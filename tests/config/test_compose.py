@@ -227,6 +227,35 @@ def test_app_environment_provides_the_production_settings(services):
     assert env.get("ALLOWED_HOSTS")
 
 
+def test_the_app_environment_passes_the_deployment_check_with_its_own_defaults(services, tmp_path):
+    # Production refuses an empty staff allowlist, so compose must choose one for `up` to work.
+    variables = {"SECRET_KEY": "s" * 20 + "Zq8#vLp2@xN5!rT7wY0&mB3$cF6^hJ9*" + "t" * 10}
+    variables["BOUNTY_MASTER_KEY"] = generate_master_key()
+    env = {
+        name: interpolate(value or "", variables)
+        for name, value in environment(services["web"]).items()
+    }
+    assert env["ADMIN_ALLOWED_NETWORKS"]
+    env.update(BOUNTY_DATA_DIR=str(tmp_path), MEDIA_ROOT=str(tmp_path / "media"))
+    process_env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("BOUNTY_", "SECRET_KEY", "ADMIN_", "DATA_REGION", "OTHER_REGION_"))
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env={**process_env, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "ADMIN_ALLOWED_NETWORKS" not in result.stderr + result.stdout
+
+
 def test_secret_key_must_be_supplied_and_has_no_default(services):
     secret = environment(services["web"]).get("SECRET_KEY") or ""
     # ${SECRET_KEY:?message} makes compose refuse to start without it; no literal key is stored.

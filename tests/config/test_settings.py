@@ -33,21 +33,49 @@ def test_production_refuses_to_start_without_allowed_hosts():
     assert "ALLOWED_HOSTS" in result.stderr
 
 
+PRODUCTION = {
+    "BOUNTY_ENV": "production",
+    "SECRET_KEY": STRONG_KEY,
+    "ALLOWED_HOSTS": "desk.example.test",
+    "BOUNTY_MASTER_KEY": MASTER_KEY,
+    "DATA_REGION": "eu",
+}
+
+
 def test_production_passes_the_deployment_check_with_no_warnings():
     result = _manage(
         "check",
         "--deploy",
         "--fail-level",
         "WARNING",
-        BOUNTY_ENV="production",
-        SECRET_KEY=STRONG_KEY,
-        ALLOWED_HOSTS="desk.example.test",
-        BOUNTY_MASTER_KEY=MASTER_KEY,
-        DATA_REGION="eu",
+        **PRODUCTION,
+        ADMIN_ALLOWED_NETWORKS="10.20.0.0/16,2001:db8:42::/48",
     )
 
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def test_production_fails_the_deployment_check_without_a_staff_allowlist():
+    result = _manage("check", "--deploy", **PRODUCTION)
+
+    assert result.returncode != 0
+    assert "ADMIN_ALLOWED_NETWORKS is empty" in result.stderr
+    assert "accounts.E004" in result.stderr
+
+
+def test_production_passes_the_deployment_check_with_an_allowlist_open_by_choice():
+    result = _manage("check", "--deploy", **PRODUCTION, ADMIN_ALLOWED_NETWORKS="any")
+
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "ADMIN_ALLOWED_NETWORKS=any" in result.stdout + result.stderr
+
+
+def test_an_allowlist_of_any_address_and_some_networks_is_refused():
+    result = _manage("check", "--deploy", **PRODUCTION, ADMIN_ALLOWED_NETWORKS="any,10.20.0.0/16")
+
+    assert result.returncode != 0
+    assert "cannot be combined with networks" in result.stderr
 
 
 def test_an_unknown_environment_name_is_refused():
