@@ -161,6 +161,9 @@ STORAGES = {
 }
 
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Seconds the SMTP backend waits on each step with the mail server before giving up (Django's
+# own default is to wait forever): a hung server fails the attempt, which is retried later.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Bounty Desk <security@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -8,11 +8,30 @@ from outbox.services import retry_failed_mail
 
 @admin.register(OutgoingMail)
 class OutgoingMailAdmin(EncryptedObjectLogMixin, SimpleHistoryAdmin):
-    list_display = ("subject", "to", "template", "status", "attempts", "created_at", "sent_at")
+    # A mail "Sending" since long before its claim lease is one whose worker died; the sweep
+    # sends it again, with the Message-ID shown on its page.
+    list_display = (
+        "subject",
+        "to",
+        "template",
+        "status",
+        "attempts",
+        "created_at",
+        "claimed_at",
+        "sent_at",
+    )
     list_filter = ("status", "template")
     # The recipient is encrypted (a researcher's contact details), so it cannot be searched.
     search_fields = ("subject", "report_public_id")
-    sortable_by = ("subject", "template", "status", "attempts", "created_at", "sent_at")
+    sortable_by = (
+        "subject",
+        "template",
+        "status",
+        "attempts",
+        "created_at",
+        "claimed_at",
+        "sent_at",
+    )
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in OutgoingMail._meta.fields]
     actions = ["retry_now"]

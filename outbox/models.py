@@ -10,7 +10,9 @@ class OutgoingMail(models.Model):
     """A mail written in the same transaction as the change it reports, delivered after commit.
 
     The row is the source of truth: a lost task, a broker outage or a crashed worker only delays
-    delivery, because the periodic sweep delivers whatever is still pending.
+    delivery, because the periodic sweep delivers whatever is still pending, and whatever a
+    worker claimed for sending and never finished once its claim has run out. Delivery is
+    therefore at least once; a resend carries the same Message-ID, so receivers can drop it.
 
     Mail carries no report content, but its recipient is a researcher's contact details, and
     its bodies and a delivery error can repeat them: those are encrypted. The subject (a public
@@ -19,6 +21,7 @@ class OutgoingMail(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending (claimed by a worker)"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed (gave up)"
 
@@ -39,6 +42,16 @@ class OutgoingMail(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = EncryptedTextField(blank=True)
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a worker last claimed the mail for sending; a stale claim is taken over.",
+    )
+    message_id = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The Message-ID header, fixed at the first claim so every resend repeats it.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -53,6 +66,11 @@ class OutgoingMail(models.Model):
                 fields=["next_attempt_at"],
                 condition=Q(status="pending"),
                 name="outbox_pending_due",
+            ),
+            models.Index(
+                fields=["claimed_at"],
+                condition=Q(status="sending"),
+                name="outbox_sending_claimed",
             ),
         ]
 

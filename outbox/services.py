@@ -1,11 +1,13 @@
-"""Queue mail with the change that causes it; deliver it once, with retries that back off."""
+"""Queue mail with the change that causes it; deliver it at least once, retrying with backoff."""
 
 import logging
 from datetime import timedelta
+from email.utils import make_msgid, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -65,47 +67,110 @@ def _hand_to_worker(mail_id: int) -> None:
         )
 
 
+def claim_lease() -> timedelta:
+    """Say how long a claim holds before the sweep may take the mail over.
+
+    Longer than a task may live (Celery kills it at CELERY_TASK_TIME_LIMIT), so a claim runs
+    out only when its worker is gone, never while a slow but living worker is still sending.
+    """
+    return timedelta(seconds=2 * settings.CELERY_TASK_TIME_LIMIT)
+
+
+def _abandoned(now) -> Q:
+    """Select mail a worker claimed and never finished: its claim has run out."""
+    return Q(status=OutgoingMail.Status.SENDING, claimed_at__lte=now - claim_lease())
+
+
+def _message_id() -> str:
+    # The sender's own domain, rather than this host's name, which is nobody's business.
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return make_msgid(domain=domain)
+
+
+@transaction.atomic
+def _claim(mail_id: int) -> OutgoingMail | None:
+    """Mark a pending (or abandoned) mail as being sent by this worker, in a short transaction."""
+    now = timezone.now()
+    mail = (
+        OutgoingMail.objects.select_for_update(skip_locked=True)
+        .filter(Q(status=OutgoingMail.Status.PENDING) | _abandoned(now), pk=mail_id)
+        .first()
+    )
+    if mail is None:
+        return None
+    if mail.status == OutgoingMail.Status.SENDING and mail.attempts >= MAX_ATTEMPTS:
+        # Every worker that took this mail died with it; another try would only die again.
+        mail.status = OutgoingMail.Status.FAILED
+        mail.last_error = "The worker sending this mail stopped before it finished."
+        mail.save(update_fields=["status", "last_error"])
+        logger.error("Gave up on mail %s after %s attempts", mail.pk, mail.attempts)
+        return None
+    mail.status = OutgoingMail.Status.SENDING
+    mail.claimed_at = now
+    mail.attempts += 1
+    mail.message_id = mail.message_id or _message_id()
+    mail.save(update_fields=["status", "claimed_at", "attempts", "message_id"])
+    return mail
+
+
+@transaction.atomic
+def _record_sent(mail: OutgoingMail) -> None:
+    mail = OutgoingMail.objects.select_for_update().get(pk=mail.pk)
+    mail.status = OutgoingMail.Status.SENT
+    mail.sent_at = timezone.now()
+    mail.last_error = ""
+    mail.save(update_fields=["status", "sent_at", "last_error"])
+
+
+@transaction.atomic
+def _record_failure(claimed: OutgoingMail, error: Exception) -> None:
+    mail = OutgoingMail.objects.select_for_update().get(pk=claimed.pk)
+    if mail.status != OutgoingMail.Status.SENDING or mail.claimed_at != claimed.claimed_at:
+        return  # another worker took the claim over; the outcome is its to record
+    mail.last_error = f"{type(error).__name__}: {error}"
+    if mail.attempts >= MAX_ATTEMPTS:
+        mail.status = OutgoingMail.Status.FAILED
+        logger.error("Gave up on mail %s after %s attempts", mail.pk, mail.attempts)
+    else:
+        mail.status = OutgoingMail.Status.PENDING
+        mail.next_attempt_at = timezone.now() + retry_delay(mail.attempts)
+    mail.save(update_fields=["last_error", "status", "next_attempt_at"])
+
+
 def deliver_mail(mail_id: int) -> bool:
-    """Send one pending mail unless someone else is sending or has sent it; True if sent now."""
-    with transaction.atomic():
-        mail = (
-            OutgoingMail.objects.select_for_update(skip_locked=True)
-            .filter(pk=mail_id, status=OutgoingMail.Status.PENDING)
-            .first()
-        )
-        if mail is None:
-            return False
-        message = EmailMultiAlternatives(
-            subject=mail.subject,
-            body=mail.body_text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[mail.to],
-        )
-        if mail.body_html:
-            message.attach_alternative(mail.body_html, "text/html")
-        mail.attempts += 1
-        try:
-            message.send()
-        except Exception as error:
-            mail.last_error = f"{type(error).__name__}: {error}"
-            if mail.attempts >= MAX_ATTEMPTS:
-                mail.status = OutgoingMail.Status.FAILED
-                logger.error("Gave up on mail %s after %s attempts", mail.pk, mail.attempts)
-            else:
-                mail.next_attempt_at = timezone.now() + retry_delay(mail.attempts)
-            mail.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-            return False
-        mail.status = OutgoingMail.Status.SENT
-        mail.sent_at = timezone.now()
-        mail.last_error = ""
-        mail.save(update_fields=["attempts", "status", "sent_at", "last_error"])
-        return True
+    """Send one mail unless someone else is sending or has sent it; True if sent now.
+
+    No transaction is open while the mail server is talked to: the claim is committed first,
+    and the send gives up after EMAIL_TIMEOUT. A worker that dies between sending and recording
+    it leaves a claim the sweep takes over once it runs out, so the mail may go out twice, with
+    the same Message-ID both times.
+    """
+    mail = _claim(mail_id)
+    if mail is None:
+        return False
+    message = EmailMultiAlternatives(
+        subject=mail.subject,
+        body=mail.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[mail.to],
+        headers={"Message-ID": mail.message_id},
+    )
+    if mail.body_html:
+        message.attach_alternative(mail.body_html, "text/html")
+    try:
+        message.send()
+    except Exception as error:
+        _record_failure(mail, error)
+        return False
+    _record_sent(mail)
+    return True
 
 
 def deliver_pending_mail(*, batch_size: int = SWEEP_BATCH_SIZE) -> int:
-    """Deliver pending mail whose time has come; return how many were sent."""
+    """Deliver pending mail whose time has come, and mail abandoned mid-send; return how many."""
+    now = timezone.now()
     due = OutgoingMail.objects.filter(
-        status=OutgoingMail.Status.PENDING, next_attempt_at__lte=timezone.now()
+        Q(status=OutgoingMail.Status.PENDING, next_attempt_at__lte=now) | _abandoned(now)
     ).order_by("next_attempt_at", "pk")
     return sum(deliver_mail(pk) for pk in due.values_list("pk", flat=True)[:batch_size])
 
