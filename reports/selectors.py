@@ -7,10 +7,11 @@ exactly like one that does not exist (404), and internal notes are never selecte
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from allauth.account.models import EmailAddress
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.shortcuts import get_object_or_404
 
-from reports.models import Attachment, Deadline, Message, Report
+from reports.models import Attachment, Deadline, Message, Report, Reporter
 
 PUBLIC = Message.Visibility.PUBLIC
 
@@ -43,6 +44,18 @@ def report_for_researcher(user, public_id: str) -> Report:
     return get_object_or_404(
         researcher_reports(user).select_related("category", "duplicate_of"), public_id=public_id
     )
+
+
+def researcher_reporter(user) -> Reporter | None:
+    """Return the reporter record linked to the user's account, if there is one yet."""
+    if not user.is_authenticated:
+        return None
+    return Reporter.objects.filter(user=user).first()
+
+
+def has_verified_address(user) -> bool:
+    """Say whether the account's address is verified, which it must be to get a reporter."""
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
 
 
 def visible_attachments(report: Report) -> QuerySet[Attachment]:

@@ -50,13 +50,30 @@ def _no_researcher_record(request):
     return render(request, "portal/no_researcher_record.html", status=403)
 
 
+def _researcher(request):
+    """Return the signed-in user's reporter record, or None if there is none (yet).
+
+    Confirming the address links it (reports.apps). A page that is only read writes nothing;
+    an account whose address was verified some other way (by an operator, a seed) gets its
+    record linked by its first POST here, which writes anyway.
+    """
+    if request.method == "POST":
+        return services.link_reporter_to_user(request.user)
+    return selectors.researcher_reporter(request.user)
+
+
+def _may_report(request, reporter) -> bool:
+    # A verified account not linked yet sees the empty form; posting it links the record.
+    return reporter is not None or (
+        request.method != "POST" and selectors.has_verified_address(request.user)
+    )
+
+
 @login_required
 @require_safe
 def report_list(request):
     """List the researcher's reports with their status and what the desk promised next."""
-    # Confirming the address links the reporter (reports.apps); an address verified some other
-    # way, by an operator or a seed, is linked here on the first visit.
-    reporter = services.link_reporter_to_user(request.user)
+    reporter = selectors.researcher_reporter(request.user)
     page = Paginator(selectors.researcher_reports(request.user), REPORTS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -68,8 +85,8 @@ def report_list(request):
 @require_http_methods(["GET", "HEAD", "POST"])
 def submit_report(request):
     """Take a new report with its files; on success show it, with its public id."""
-    reporter = services.link_reporter_to_user(request.user)
-    if reporter is None:
+    reporter = _researcher(request)
+    if not _may_report(request, reporter):
         return _no_researcher_record(request)
     try:
         program = current_program()
@@ -165,8 +182,8 @@ def payment_details(request):
     The page asks for the password again first: whoever controls it controls where bounties
     go, so a stolen session alone must not be enough to read or change it.
     """
-    reporter = services.link_reporter_to_user(request.user)
-    if reporter is None:
+    reporter = _researcher(request)
+    if not _may_report(request, reporter):
         return _no_researcher_record(request)
     if request.method != "POST":
         form = PaymentDetailsForm(
@@ -174,6 +191,8 @@ def payment_details(request):
                 "payment_method": reporter.payment_method,
                 "payment_details": reporter.payment_details,
             }
+            if reporter
+            else {}
         )
     else:
         form = PaymentDetailsForm(request.POST)

@@ -46,13 +46,15 @@ def link_reporter_to_user(user: User) -> Reporter | None:
 
     A reporter who wrote in by email before (same address, no account) becomes this account's,
     with all their earlier reports; otherwise a new one is made. Without a verified address
-    nothing is claimed, since anyone can sign up with someone else's address.
+    nothing is claimed, since anyone can sign up with someone else's address. It runs when the
+    address is confirmed and on the portal's POSTs that need the record, never on a page that
+    is only read.
     """
     existing = Reporter.objects.filter(user=user).first()
     if existing is not None:
         return existing
     with transaction.atomic(), history_user(user):
-        # The user row lock serialises two first visits racing to create the same reporter.
+        # The user row lock serialises two requests racing to create the same reporter.
         User.objects.select_for_update().filter(pk=user.pk).first()
         existing = Reporter.objects.filter(user=user).first()
         if existing is not None:

@@ -18,7 +18,6 @@ from tests.factories import (
     MessageFactory,
     PayoutFactory,
     ReportFactory,
-    UserFactory,
 )
 from tests.reports.portal import (
     TEXT,
@@ -306,28 +305,6 @@ def test_every_input_of_the_submit_form_has_a_label(client, researcher, program)
     assert len(ids) == 10
     for input_id in ids:
         assert f'<label for="{input_id}">' in form, input_id
-
-
-def test_a_researcher_who_reported_by_email_gets_a_reporter_on_a_first_visit(
-    client, researcher, program
-):
-    services.record_report_received_by_email(
-        reporter_email="New.Person@Example.test",
-        reporter_name="New Person",
-        submission=services.Submission(
-            title="Sent by mail", description="d", steps_to_reproduce="1. a\n2. b"
-        ),
-        received_at=timezone.now(),
-        acting_user=researcher,
-    )
-    person = UserFactory(email="new.person@example.test")
-    person.emailaddress_set.create(email=person.email, verified=True, primary=True)
-    client.force_login(person)
-
-    page = _text(client.get("/portal/"))
-
-    assert "Sent by mail" in page
-    assert Reporter.objects.get(user=person).reports.count() == 1
 
 
 # The report page
