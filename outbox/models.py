@@ -1,3 +1,5 @@
+import uuid
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -40,6 +42,8 @@ class OutgoingMail(models.Model):
     last_error = EncryptedTextField(blank=True)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
+    # The row's identity in its encrypted values' associated data (encryption.binding).
+    row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()
