@@ -1,3 +1,4 @@
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -143,6 +144,8 @@ class Award(models.Model):
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="proposed_awards"
     )
+    # The row's identity in its encrypted values' associated data (encryption.binding).
+    row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     proposed_at = models.DateTimeField()
 
     history = HistoricalRecords()
@@ -186,6 +189,8 @@ class Payout(models.Model):
     escalated_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="When its overdue approval was escalated."
     )
+    # The row's identity in its encrypted values' associated data (encryption.binding).
+    row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -236,6 +241,8 @@ class PayoutApproval(models.Model):
     )
     decision = models.CharField(max_length=10, choices=Decision)
     reason = EncryptedTextField(blank=True)
+    # The row's identity in its encrypted values' associated data (encryption.binding).
+    row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     decided_at = models.DateTimeField()
 
     history = HistoricalRecords()

@@ -12,3 +12,7 @@ class DecryptionError(Exception):
 
 class EncryptedLookupError(FieldError):
     """A query that would compare ciphertext, which never matches what the caller meant."""
+
+
+class EncryptedWriteError(FieldError):
+    """A write that would store an encrypted value without the row it is encrypted for."""

@@ -26,6 +26,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 FIELD = "field"
+# The key of enc2 field values (AES-GCM-SIV); FIELD keyed the enc1 (Fernet) values before them.
+# A key is never shared between two ciphers.
+BOUND_FIELD = "bound-field"
 FILE = "file"
 
 MASTER_KEY_BYTES = 32

@@ -10,10 +10,12 @@ AlterField that makemigrations writes (for the model and for its historical mode
         encrypt_plaintext("reports", "Report"),
     ]
 
-It encrypts every value still stored in clear in the model and in its history, fills blind
-indexes added beside them, and encrypts the files its encrypted file fields name (stored by the
-earlier, clear storage under the same names). Until it has run, reading such a value raises
-DecryptionError instead of passing plaintext off as decrypted.
+It encrypts every value still stored in clear in the model and in its history, each for its
+place (encryption.binding), fills blind indexes added beside them, and encrypts the files its
+encrypted file fields name (stored by the earlier, clear storage under the same names). The
+migrations that ran it before the models had row keys wrote the unbound enc1/BDENC1 formats,
+which the binding migrations then re-encrypted (encryption.rebinding). Until it has run,
+reading such a value raises DecryptionError instead of passing plaintext off as decrypted.
 
 Going back never decrypts: that would write plaintext into the database and the history again.
 Migrating backwards over the operation is allowed only while its tables hold no rows (a fresh
@@ -24,7 +26,7 @@ upgrade.
 from django.db import migrations
 from django.db.migrations.exceptions import IrreversibleError
 
-from encryption.rotation import EncryptedTable, file_columns_of, rotate_rows, stored_file_names
+from encryption.rotation import EncryptedTable, file_columns_of, rotate_rows, stored_files
 
 BATCH_SIZE = 500
 
@@ -41,8 +43,9 @@ def encrypt_plaintext_files(model, history_model=None, *, batch_size: int = BATC
     """Encrypt the files in clear that the model's encrypted file fields name; return how many."""
     encrypted = 0
     for column in file_columns_of(model, history_model):
-        for name in stored_file_names(column, batch_size=batch_size):
-            if column.storage.exists(name) and column.storage.encrypt_plaintext(name):
+        for file in stored_files(column, batch_size=batch_size):
+            storage = column.storage
+            if storage.exists(file.name) and storage.encrypt_plaintext(file.name, file.binding):
                 encrypted += 1
     return encrypted
 

@@ -7,8 +7,13 @@ nothing to do. Rows are re-encrypted in batches, in primary-key order, each batc
 transaction holding its rows locked, so the app keeps running and writing meanwhile: every
 process must already have the new BOUNTY_MASTER_KEY and the old one in BOUNTY_OLD_MASTER_KEYS.
 
-Rows are rewritten with ``queryset.update()``: re-encrypting changes no value, so it writes no
-history and moves no timestamps.
+Every value is re-encrypted for the same place (model, field, row key) it was read from. Each
+batch is written with one ``bulk_update()`` of the sealed values: re-encrypting changes no
+value, so it writes no history and moves no timestamps.
+
+The same walk serves two kinds of migration: encryption.legacy encrypts values stored in clear,
+and encryption.rebinding re-encrypts the unbound enc1/BDENC1 values of the desk from
+before row keys into bound ones. Outside those migrations an unbound value is refused.
 """
 
 from collections.abc import Callable, Iterator
@@ -16,16 +21,16 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.db import models, router, transaction
+from django.db.models import F, Value
 from django.db.models.functions import Cast
 from simple_history.exceptions import NotHistoricalModelError
 from simple_history.utils import get_history_model_for_model
 
 from encryption import keys, tokens
+from encryption.binding import ROW_KEY, Binding, binding_for
 from encryption.blind_index import BlindIndexField, blind_index, current_index_prefix
-from encryption.exceptions import DecryptionError
 from encryption.fields import EncryptedFieldMixin, Sealed
 from encryption.storage import EncryptedStorageMixin
-from encryption.tokens import reseal, seal
 
 Progress = Callable[[int], None]
 
@@ -52,6 +57,19 @@ class EncryptedTable:
     def label(self) -> str:
         return self.model._meta.label
 
+    @property
+    def has_row_keys(self) -> bool:
+        # False only in migrations that run before the one adding the model's row keys.
+        return _has_row_keys(self.model)
+
+    def current_prefix(self) -> str:
+        if self.has_row_keys:
+            return tokens.current_prefix()
+        return f"{tokens.UNBOUND_PREFIX}{keys.current_key(keys.FIELD).key_id}:"
+
+    def binding(self, field: models.Field, row_key) -> Binding:
+        return binding_for(self.model, field.name, row_key)
+
 
 @dataclass(frozen=True)
 class EncryptedFileColumn:
@@ -64,6 +82,23 @@ class EncryptedFileColumn:
     @property
     def label(self) -> str:
         return f"{self.model._meta.label}.{self.field_name}"
+
+    def binding(self, row_key) -> Binding | None:
+        if not _has_row_keys(self.model):
+            return None
+        return binding_for(self.model, self.field_name, row_key)
+
+    def where(self, pk, name) -> str:
+        return f"{self.model._meta.label} #{pk} field {self.field_name} (file {name})"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file a row names, with the place it is encrypted for (None before row keys)."""
+
+    name: str
+    binding: Binding | None
+    where: str
 
 
 def encrypted_tables() -> list[EncryptedTable]:
@@ -99,7 +134,7 @@ def file_columns_of(model, history_model=None) -> list[EncryptedFileColumn]:
 
 def stale_rows(table: EncryptedTable) -> models.QuerySet:
     """Rows with a value or an index not under the current key (or not encrypted at all)."""
-    field_prefix = tokens.current_prefix()
+    field_prefix = table.current_prefix()
     stale = models.Q()
     for field in table.fields:
         stale |= _present(_stored(field)) & _not_starting(_stored(field), field_prefix)
@@ -120,15 +155,19 @@ def rotate_rows(
     batch_size: int,
     progress: Progress | None = None,
     encrypt_plaintext: bool = False,
+    bind_unbound: bool = False,
     using: str | None = None,
 ) -> int:
     """Re-encrypt the table's stale rows under the current key; return how many were rewritten.
 
-    ``encrypt_plaintext`` encrypts values stored in clear instead of refusing them; only the
-    migration that turns a clear field into an encrypted one (encryption.legacy) asks for it.
+    ``encrypt_plaintext`` encrypts values stored in clear instead of refusing them, and
+    ``bind_unbound`` re-encrypts enc1 values for their place instead of refusing them; only
+    the migrations that make a clear field encrypted (encryption.legacy) and the ones that bind
+    values to their rows (encryption.rebinding) ask for them.
     """
     using = using or router.db_for_write(table.model)
     read_fields = _read_fields(table)
+    row_key = (ROW_KEY,) if table.has_row_keys else ()
     rewritten = 0
     last_pk = None
     while True:
@@ -136,13 +175,15 @@ def rotate_rows(
             batch = stale_rows(table).using(using).select_for_update().order_by("pk")
             if last_pk is not None:
                 batch = batch.filter(pk__gt=last_pk)
-            rows = list(batch.values_list("pk", *(f.attname for f in read_fields))[:batch_size])
+            columns = ("pk", *row_key, *(f.attname for f in read_fields))
+            rows = list(batch.values_list(*columns)[:batch_size])
+            changed = {}
             for pk, *values in rows:
-                changes = _rotated_row(
-                    table, pk, dict(zip(read_fields, values, strict=True)), encrypt_plaintext
-                )
-                if changes:
-                    table.model._base_manager.using(using).filter(pk=pk).update(**changes)
+                key = values.pop(0) if row_key else None
+                stored = dict(zip(read_fields, values, strict=True))
+                reading = _RowReading(table, pk, key, encrypt_plaintext, bind_unbound)
+                changed[pk] = reading.changes(stored)
+            _write_rows(table, changed, using)
         if rows:
             last_pk = rows[-1][0]
             rewritten += len(rows)
@@ -150,6 +191,70 @@ def rotate_rows(
                 progress(len(rows))
         if len(rows) < batch_size:
             return rewritten
+
+
+def _write_rows(table: EncryptedTable, changed: dict, using: str) -> None:
+    """Write each row's changed columns with one bulk_update; others keep their value."""
+    attnames = sorted({attname for changes in changed.values() for attname in changes})
+    if not attnames:
+        return
+    rows = []
+    for pk, changes in changed.items():
+        row = table.model(pk=pk)
+        for attname in attnames:
+            setattr(row, attname, changes.get(attname, F(attname)))
+        rows.append(row)
+    table.model._base_manager.using(using).bulk_update(rows, attnames)
+
+
+class _RowReading:
+    """One row's stored values read, and re-encrypted for the same place."""
+
+    def __init__(self, table, pk, row_key, encrypt_plaintext, bind_unbound):
+        self.table = table
+        self.pk = pk
+        self.row_key = row_key
+        self.encrypt_plaintext = encrypt_plaintext
+        self.bind_unbound = bind_unbound
+
+    def changes(self, stored: dict) -> dict:
+        changes = {}
+        prefix = self.table.current_prefix()
+        plaintexts = {}
+
+        def plaintext(field):
+            if field not in plaintexts:
+                plaintexts[field] = self.plaintext(field, stored[field])
+            return plaintexts[field]
+
+        for field in self.table.fields:
+            value = stored[field]
+            if isinstance(value, Sealed) and not value.stored.startswith(prefix):
+                # Sealed text goes into the bulk update as an expression: the field itself
+                # refuses text written without an instance.
+                token = self.seal(field, plaintext(field))
+                changes[field.attname] = Value(token, output_field=models.TextField())
+        for index in self.table.blind_indexes:
+            source = self.table.model._meta.get_field(index.source)
+            fresh = blind_index(plaintext(source), purpose=index.purpose)
+            if fresh != stored[index]:
+                changes[index.attname] = fresh
+        return changes
+
+    def plaintext(self, field, value) -> str:
+        if not isinstance(value, Sealed):
+            return value or ""
+        stored, where = value.stored, f"{self.table.label} #{self.pk} field {field.name}"
+        if self.encrypt_plaintext and tokens.stored_key_id(stored) is None:
+            return stored
+        if tokens.is_unbound(stored) and (self.bind_unbound or not self.table.has_row_keys):
+            return tokens.unseal_unbound(stored, where=where)
+        return tokens.unseal(stored, binding=self.table.binding(field, self.row_key), where=where)
+
+    def seal(self, field, plaintext: str) -> str:
+        if not self.table.has_row_keys:
+            return tokens.seal_unbound(plaintext)
+        return tokens.seal(plaintext, self.table.binding(field, self.row_key))
 
 
 @dataclass
@@ -166,35 +271,41 @@ def rotate_files(
     batch_size: int,
     progress: Progress | None = None,
     seen: set | None = None,
+    bind_unbound: bool = False,
 ) -> FileRotation:
-    """Re-encrypt every file the column names under the current key.
+    """Re-encrypt every file the column names under the current key, for its attachment.
 
-    History rows repeat the names of their object's files; ``seen`` (shared between columns)
-    keeps each file to one visit per run. A name whose file is gone (deleted with its
-    attachment, still named by history) is counted, not an error.
+    History rows repeat the names of their object's files (and its row key); ``seen`` (shared
+    between columns) keeps each file to one visit per run. A name whose file is gone (deleted
+    with its attachment, still named by history) is counted, not an error. ``bind_unbound``
+    re-encrypts BDENC1 files for their place instead of refusing them (the binding migrations).
     """
     seen = set() if seen is None else seen
     result = FileRotation()
-    for name in stored_file_names(column, batch_size=batch_size):
-        if (id(column.storage), name) not in seen:
-            seen.add((id(column.storage), name))
-            if not column.storage.exists(name):
+    for file in stored_files(column, batch_size=batch_size):
+        if (id(column.storage), file.name) not in seen:
+            seen.add((id(column.storage), file.name))
+            if not column.storage.exists(file.name):
                 result.missing += 1
-            elif _reencrypt_file(column, name):
+            elif _reencrypt_file(column, file, bind_unbound):
                 result.rewritten += 1
         if progress is not None:
             progress(1)
     return result
 
 
-def stored_file_names(column: EncryptedFileColumn, *, batch_size: int) -> Iterator[str]:
-    """Yield every file name the column holds, one batch of rows at a time."""
+def stored_files(column: EncryptedFileColumn, *, batch_size: int) -> Iterator[StoredFile]:
+    """Yield every file the column names with its place, one batch of rows at a time."""
     rows = _rows_naming_files(column)
+    row_key = (ROW_KEY,) if _has_row_keys(column.model) else ()
     last_pk = None
     while True:
         page_rows = rows if last_pk is None else rows.filter(pk__gt=last_pk)
-        page = list(page_rows.order_by("pk").values_list("pk", column.field_name)[:batch_size])
-        yield from (name for _, name in page)
+        columns = ("pk", column.field_name, *row_key)
+        page = list(page_rows.order_by("pk").values_list(*columns)[:batch_size])
+        for pk, name, *key in page:
+            binding = column.binding(key[0] if key else None)
+            yield StoredFile(name, binding, column.where(pk, name))
         if len(page) < batch_size:
             return
         last_pk = page[-1][0]
@@ -205,9 +316,11 @@ def stored_file_count(column: EncryptedFileColumn) -> int:
 
 
 def file_needs_rotation(column: EncryptedFileColumn, name: str) -> bool:
-    """Whether the named file exists and is not encrypted under the current key."""
+    """Whether the named file exists and is not encrypted, bound, under the current key."""
+    if not column.storage.exists(name):
+        return False
     current = keys.current_key(keys.FILE).key_id
-    return column.storage.exists(name) and column.storage.stored_key_id(name) != current
+    return column.storage.stored_key_id(name) != current or not column.storage.is_bound(name)
 
 
 def _rows_naming_files(column: EncryptedFileColumn) -> models.QuerySet:
@@ -216,42 +329,10 @@ def _rows_naming_files(column: EncryptedFileColumn) -> models.QuerySet:
     )
 
 
-def _reencrypt_file(column: EncryptedFileColumn, name: str) -> bool:
-    try:
-        return column.storage.reencrypt(name)
-    except DecryptionError as error:
-        raise DecryptionError(f"{column.label} {error.where}", error.reason) from None
-
-
-def _rotated_row(table, pk, values, encrypt_plaintext) -> dict:
-    changes = {}
-    plaintexts = {}
-    field_prefix = tokens.current_prefix()
-    for field in table.fields:
-        value = values[field]
-        if not isinstance(value, Sealed) or value.stored.startswith(field_prefix):
-            continue
-        where = f"{table.label} #{pk} field {field.name}"
-        if encrypt_plaintext and tokens.stored_key_id(value.stored) is None:
-            changes[field.attname] = Sealed(seal(value.stored), where)
-        else:
-            changes[field.attname] = Sealed(reseal(value.stored, where=where), where)
-    for index in table.blind_indexes:
-        source = table.model._meta.get_field(index.source)
-        if source not in plaintexts:
-            plaintexts[source] = _plaintext(table, pk, source, values[source], encrypt_plaintext)
-        fresh = blind_index(plaintexts[source], purpose=index.purpose)
-        if fresh != values[index]:
-            changes[index.attname] = fresh
-    return changes
-
-
-def _plaintext(table, pk, source, value, encrypt_plaintext) -> str:
-    if not isinstance(value, Sealed):
-        return value or ""
-    if encrypt_plaintext and tokens.stored_key_id(value.stored) is None:
-        return value.stored
-    return tokens.unseal(value.stored, where=f"{table.label} #{pk} field {source.name}")
+def _reencrypt_file(column: EncryptedFileColumn, file: StoredFile, bind_unbound: bool) -> bool:
+    if bind_unbound and not column.storage.is_bound(file.name):
+        return column.storage.bind(file.name, file.binding, where=file.where)
+    return column.storage.reencrypt(file.name, file.binding, where=file.where)
 
 
 def _read_fields(table: EncryptedTable) -> list[models.Field]:
@@ -275,6 +356,10 @@ def _not_starting(column: str, prefix: str) -> models.Q:
 
 def _is_encrypted(field: models.Field) -> bool:
     return isinstance(field, EncryptedFieldMixin)
+
+
+def _has_row_keys(model: type[models.Model]) -> bool:
+    return any(field.name == ROW_KEY for field in model._meta.concrete_fields)
 
 
 def _concrete_models() -> list[type[models.Model]]:

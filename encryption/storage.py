@@ -2,11 +2,13 @@
 
 Declare an encrypted file field with the storage configured as ``STORAGES["encrypted"]``::
 
-    file = models.FileField(upload_to=attachment_path, storage=encrypted_storage)
+    file = EncryptedFileField(upload_to=attachment_path, storage=encrypted_storage)
 
-Saving encrypts; ``storage.open()`` (so ``field_file.open()``) returns a read-only file that
-decrypts as it is read, and ``storage.decrypted_chunks(name)`` feeds a StreamingHttpResponse.
-Nothing ever reads ciphertext back as if it were the file. ``STORAGES["encrypted"]`` defaults to
+Every file is encrypted for its place (model, field and row key, encryption.binding), which
+only the field knows: saving through the field encrypts, ``field_file.open()`` returns a
+read-only file that decrypts as it is read, and ``field_file.decrypted_chunks()`` feeds a
+StreamingHttpResponse. The storage alone refuses to save or open a file without its place, and
+nothing ever reads ciphertext back as if it were the file. ``STORAGES["encrypted"]`` defaults to
 EncryptedFileSystemStorage under MEDIA_ROOT; any other Django storage works as
 ``class MyEncryptedStorage(EncryptedStorageMixin, OtherStorage)``, provided that saving under an
 existing name overwrites it (rotation rewrites files in place).
@@ -25,10 +27,14 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage, storages
 
 from encryption import keys
+from encryption.binding import Binding
 from encryption.streams import (
     HEADER_SIZE,
     decrypt_chunks,
+    decrypt_unbound_chunks,
     encrypt_chunks,
+    encrypt_unbound_chunks,
+    header_is_bound,
     header_key_id,
     plaintext_size,
 )
@@ -42,44 +48,81 @@ class EncryptedStorageMixin:
     """Encrypt every file on its way into the storage and decrypt it on its way out."""
 
     def _save(self, name, content):
+        binding = getattr(content, "binding", None)
+        if binding is None:
+            raise ValueError(
+                f"{name} has no place to be encrypted for: save encrypted files through an "
+                "EncryptedFileField (or pass an encryption.fields.BoundFile)."
+            )
         # Handing over a fresh file also hides an upload's temporary_file_path(), with which
         # FileSystemStorage would move the plaintext upload into place as it is.
-        with _spooled(encrypt_chunks(content.chunks()), name) as encrypted:
+        with _spooled(encrypt_chunks(content.chunks(), binding), name) as encrypted:
             return super()._save(name, encrypted)
 
     def _open(self, name, mode="rb"):
-        if mode != "rb":
-            raise ValueError("Encrypted files open for reading only ('rb'); save() writes them.")
-        decrypted = File(io.BufferedReader(_ChunkReader(self.decrypted_chunks(name))), name)
+        raise ValueError(
+            f"{name} is encrypted for its row: open it through its field (instance.file.open())."
+        )
+
+    def open_bound(self, name, binding: Binding, *, where: str) -> File:
+        """Return the file encrypted for ``binding``, read-only, decrypting as it is read."""
+        chunks = self.decrypted_chunks(name, binding, where=where)
+        decrypted = File(io.BufferedReader(_ChunkReader(chunks)), name)
         decrypted.size = self.size(name)
         return decrypted
 
     def size(self, name):
         return plaintext_size(super().size(name))
 
-    def decrypted_chunks(self, name) -> Iterator[bytes]:
+    def decrypted_chunks(self, name, binding: Binding, *, where: str) -> Iterator[bytes]:
         """Yield the file's plaintext, each chunk authenticated before it is yielded."""
         with super()._open(name, "rb") as stored:
-            yield from decrypt_chunks(stored.read, where=f"file {name}")
+            yield from decrypt_chunks(stored.read, binding=binding, where=where)
 
     def stored_key_id(self, name) -> str | None:
         """Return the id of the key the file is encrypted under, or None if it is not."""
-        with super()._open(name, "rb") as stored:
-            return header_key_id(stored.read(HEADER_SIZE))
+        return header_key_id(self._header(name))
 
-    def reencrypt(self, name) -> bool:
+    def is_bound(self, name) -> bool:
+        """Whether the file is encrypted for its place (BDENC2), not in the older format."""
+        return header_is_bound(self._header(name))
+
+    def reencrypt(self, name, binding: Binding, *, where: str) -> bool:
         """Re-encrypt the file under the current key; return False if it already was."""
-        if self.stored_key_id(name) == keys.current_key(keys.FILE).key_id:
+        if self.stored_key_id(name) == keys.current_key(keys.FILE).key_id and self.is_bound(name):
             return False
-        self._replace(name, encrypt_chunks(self.decrypted_chunks(name)))
+        plaintext = self.decrypted_chunks(name, binding, where=where)
+        self._replace(name, encrypt_chunks(plaintext, binding))
         return True
 
-    def encrypt_plaintext(self, name) -> bool:
-        """Encrypt a file stored in clear before encryption; return False if it already was."""
+    def bind(self, name, binding: Binding, *, where: str) -> bool:
+        """Re-encrypt a BDENC1 file for its place; return False if it already was bound."""
+        if self.is_bound(name):
+            return False
+        self._replace(name, encrypt_chunks(self._unbound_chunks(name, where=where), binding))
+        return True
+
+    def encrypt_plaintext(self, name, binding: Binding | None) -> bool:
+        """Encrypt a file stored in clear before encryption; return False if it already was.
+
+        ``binding`` None writes the unbound format, for migrations before row keys existed.
+        """
         if self.stored_key_id(name) is not None:
             return False
-        self._replace(name, encrypt_chunks(self._stored_chunks(name)))
+        plaintext = self._stored_chunks(name)
+        if binding is None:
+            self._replace(name, encrypt_unbound_chunks(plaintext))
+        else:
+            self._replace(name, encrypt_chunks(plaintext, binding))
         return True
+
+    def _header(self, name) -> bytes:
+        with super()._open(name, "rb") as stored:
+            return stored.read(HEADER_SIZE)
+
+    def _unbound_chunks(self, name, *, where: str) -> Iterator[bytes]:
+        with super()._open(name, "rb") as stored:
+            yield from decrypt_unbound_chunks(stored.read, where=where)
 
     def _stored_chunks(self, name) -> Iterator[bytes]:
         with super()._open(name, "rb") as stored:

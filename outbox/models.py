@@ -1,3 +1,5 @@
+import uuid
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -53,6 +55,8 @@ class OutgoingMail(models.Model):
         help_text="The Message-ID header, fixed at the first claim so every resend repeats it.",
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The row's identity in its encrypted values' associated data (encryption.binding).
+    row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()

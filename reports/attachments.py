@@ -152,7 +152,7 @@ def download_response(attachment) -> StreamingHttpResponse:
         if attachment.content_type in ALLOWED_TYPES
         else "application/octet-stream"
     )
-    chunks = attachment.file.storage.decrypted_chunks(attachment.file.name)
+    chunks = attachment.file.decrypted_chunks()
     # Authenticating the first chunk before the response exists turns a tampered or unreadable
     # file into an error page rather than a 200 that breaks off.
     first = next(chunks)

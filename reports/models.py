@@ -1,4 +1,5 @@
 import secrets
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -8,7 +9,12 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from encryption.blind_index import BlindIndexField
-from encryption.fields import EncryptedCharField, EncryptedEmailField, EncryptedTextField
+from encryption.fields import (
+    EncryptedCharField,
+    EncryptedEmailField,
+    EncryptedFileField,
+    EncryptedTextField,
+)
 from encryption.storage import encrypted_storage
 
 # Crockford's base32 without the look-alikes: readable aloud and in mail subjects.
@@ -51,6 +57,8 @@ class Reporter(models.Model):
     payment_details = EncryptedTextField(
         blank=True, help_text="How to pay this researcher. Shown to finance only."
     )
+    # The row's identity in its encrypted values' associated data (encryption.binding).
+    row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
@@ -153,6 +161,8 @@ class Report(models.Model):
     triaged_at = models.DateTimeField(null=True, blank=True, editable=False)
     resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The row's identity in its encrypted values' associated data (encryption.binding).
+    row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     last_activity_at = models.DateTimeField(default=timezone.now, editable=False)
 
     history = HistoricalRecords()
@@ -195,6 +205,8 @@ class Message(models.Model):
         help_text="Empty for messages the system writes.",
     )
     visibility = models.CharField(max_length=10, choices=Visibility, default=Visibility.PUBLIC)
+    # The row's identity in its encrypted values' associated data (encryption.binding).
+    row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     body = EncryptedTextField()
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -220,10 +232,12 @@ class Attachment(models.Model):
     message = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
     )
-    file = models.FileField(upload_to=attachment_path, storage=encrypted_storage)
+    file = EncryptedFileField(upload_to=attachment_path, storage=encrypted_storage)
     original_name = EncryptedCharField(max_length=255)
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
+    # The row's identity in its encrypted values' associated data (encryption.binding).
+    row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -37,3 +37,22 @@ def _as_text(value) -> str:
     if isinstance(value, bytes | memoryview):
         return bytes(value).decode("utf-8", "replace")
     return str(value)
+
+
+def copy_stored(source_model, source_field, source_pk, target_model, target_field, target_pk):
+    """Copy one row's stored column onto another row's column in SQL, as a database user could.
+
+    ``source_pk`` is the primary key of the source row; for a history model, the history id.
+    """
+    quote = connection.ops.quote_name
+    source_table, target_table = source_model._meta.db_table, target_model._meta.db_table
+    source_column = source_model._meta.get_field(source_field).column
+    target_column = target_model._meta.get_field(target_field).column
+    source_key, target_key = source_model._meta.pk.column, target_model._meta.pk.column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(target_table)} SET {quote(target_column)} = "  # noqa: S608
+            f"(SELECT {quote(source_column)} FROM {quote(source_table)} "
+            f"WHERE {quote(source_key)} = %s) WHERE {quote(target_key)} = %s",
+            [source_pk, target_pk],
+        )

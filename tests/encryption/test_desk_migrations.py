@@ -1,5 +1,7 @@
 """Upgrading a desk that stored everything in clear: the migrations encrypt every row, history
-row and attachment file, fill the email blind indexes, and the app then reads them all."""
+row and attachment file, fill the email blind indexes, and the app then reads them all.
+Upgrading a desk encrypted before values were bound to rows: the migrations give every row its
+key and re-encrypt each value and file for its place, resumably."""
 
 from decimal import Decimal
 from pathlib import Path
@@ -10,15 +12,21 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from bounty.models import Award, PayoutApproval
-from encryption.streams import MAGIC
+from encryption import tokens
+from encryption.streams import MAGIC, encrypt_unbound_chunks
 from outbox.models import OutgoingMail
 from reports.models import Attachment, Message, Report, Reporter
-from tests.encryption.database import tables_containing
+from tests.encryption.database import store_raw, stored_value, tables_containing
 
 BEFORE_ENCRYPTION = [
     ("reports", "0002_deadline_reminder_index"),
     ("outbox", "0002_dedupe_key"),
     ("bounty", "0003_payout_approval_workflow"),
+]
+BEFORE_BINDING = [
+    ("reports", "0005_add_row_keys"),
+    ("outbox", "0004_add_row_keys"),
+    ("bounty", "0005_add_row_keys"),
 ]
 CLEAR = "canary-legacy-5e6f7a8b"
 CLEAR_FILE = b"legacy proof of concept " + CLEAR.encode()
@@ -163,3 +171,88 @@ def test_upgrading_encrypts_what_was_stored_in_clear(settings):
         f"550 {CLEAR}@example.test unknown",
     )
     assert mail.history.get().body_html == f"<p>Dear {CLEAR}</p>"
+
+
+def _unbound(apps, app_label, model_name, *, copying=None, pk=None, **values):
+    """A row and its history row holding ``values`` as enc1 tokens, as the desk had them.
+
+    With ``copying``, only a history row: a copy of that row's, recording the object ``pk``.
+    """
+    model = apps.get_model(app_label, model_name)
+    row = copying or model.objects.create()
+    pk = pk or row.pk
+    if copying is None:
+        for name, value in values.items():
+            store_raw(model, name, pk, tokens.seal_unbound(value))
+    history = apps.get_model(app_label, f"Historical{model_name}")
+    copied = {field.attname: getattr(row, field.attname) for field in model._meta.concrete_fields}
+    recorded = history.objects.create(
+        **{**copied, "id": pk}, history_date=timezone.now(), history_type="+"
+    )
+    for name, value in values.items():
+        store_raw(history, name, recorded.pk, tokens.seal_unbound(value))
+    return pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upgrading_binds_every_value_to_its_row_and_resumes_after_an_interruption(
+    settings, monkeypatch
+):
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_BINDING)
+    try:
+        executor.loader.build_graph()
+        old_apps = executor.loader.project_state(BEFORE_BINDING).apps
+        reporter = _unbound(old_apps, "reports", "Reporter", payment_details="IBAN first")
+        reports = [
+            old_apps.get_model("reports", "Report").objects.create(
+                reporter_id=reporter, public_id=f"VR-BIND-0000-0000-000{n}", title=f"Report {n}"
+            )
+            for n in range(3)
+        ]
+        for n, report in enumerate(reports):
+            store_raw(Report, "description", report.pk, tokens.seal_unbound(f"Finding {n}"))
+            _unbound(old_apps, "reports", "Report", copying=report, description=f"Finding {n}")
+        deleted_report = _unbound(
+            old_apps, "reports", "Report", copying=reports[0], pk=99, description="Deleted"
+        )
+        message = old_apps.get_model("reports", "Message").objects.create(report_id=reports[0].pk)
+        store_raw(Message, "body", message.pk, tokens.seal_unbound("A message"))
+        attachment = old_apps.get_model("reports", "Attachment").objects.create(
+            report_id=reports[0].pk, file="attachments/unbound", content_type="text/plain", size=5
+        )
+        stored = Path(settings.MEDIA_ROOT) / "attachments" / "unbound"
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        stored.write_bytes(b"".join(encrypt_unbound_chunks([b"proof"])))
+
+        real_unseal_unbound = tokens.unseal_unbound
+
+        def killed_in_the_messages(value, *, where):
+            if where.startswith("reports.Message"):
+                raise RuntimeError("the process was killed")
+            return real_unseal_unbound(value, where=where)
+
+        monkeypatch.setattr(tokens, "unseal_unbound", killed_in_the_messages)
+        with pytest.raises(RuntimeError, match="killed"):
+            MigrationExecutor(connection).migrate([("reports", "0007_require_row_keys")])
+        # The batches done before the interruption stay done.
+        assert stored_value(Report, "description", reports[0].pk).startswith("enc2:")
+        assert stored_value(Message, "body", message.pk).startswith("enc1:")
+        monkeypatch.setattr(tokens, "unseal_unbound", real_unseal_unbound)
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    keys = list(Report.objects.values_list("row_key", flat=True))
+    assert len(set(keys)) == len(keys) == 3
+    for n, report in enumerate(Report.objects.order_by("pk")):
+        assert report.description == f"Finding {n}"
+        assert report.history.get().row_key == report.row_key
+        assert report.history.get().description == f"Finding {n}"
+    orphan = Report.history.get(id=deleted_report)
+    assert orphan.row_key not in keys
+    assert orphan.description == "Deleted"
+    assert Reporter.objects.get(pk=reporter).payment_details == "IBAN first"
+    assert Message.objects.get(pk=message.pk).body == "A message"
+    assert stored.read_bytes().startswith(MAGIC)
+    assert Attachment.objects.get(pk=attachment.pk).file.open().read() == b"proof"

@@ -1,11 +1,13 @@
 """Encrypted model fields: the database holds only ciphertext, and failure is loud."""
 
+import uuid
+
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.test.utils import isolate_apps
 
-from encryption.exceptions import DecryptionError, EncryptedLookupError
+from encryption.exceptions import DecryptionError, EncryptedLookupError, EncryptedWriteError
 from encryption.fields import EncryptedCharField, EncryptedTextField, Sealed
 from encryption.keys import generate_master_key
 from tests.encryption.database import store_raw, stored_value, tables_containing
@@ -35,7 +37,7 @@ def test_the_table_and_its_history_table_hold_only_tokens():
 
     for model, pk in ((Dossier, dossier.pk), (Dossier.history.model, history.pk)):
         stored = stored_value(model, "body", pk)
-        assert stored.startswith("enc1:")
+        assert stored.startswith("enc2:")
         assert SECRET not in stored
     assert tables_containing("CANARY-7f3a9c") == []
 
@@ -50,14 +52,26 @@ def test_editing_a_value_keeps_every_version_encrypted():
     assert tables_containing("first draft") == []
 
 
-def test_writes_that_bypass_save_encrypt_too():
-    first, second = DossierFactory(), DossierFactory()
-    Dossier.objects.filter(pk=first.pk).update(body=SECRET)
-    second.body = SECRET + " again"
-    Dossier.objects.bulk_update([second], ["body"])
+def test_writes_that_bypass_save_are_refused_as_they_know_no_row_to_encrypt_for():
+    first, second = DossierFactory(body="kept"), DossierFactory(body="kept too")
+    second.body = SECRET
+
+    # Each write in a transaction of its own: a refused write spoils the transaction it is in.
+    refused = r"encryption_app\.Dossier\.body .* save\(\)"
+    with pytest.raises(EncryptedWriteError, match=refused), transaction.atomic():
+        Dossier.objects.filter(pk=first.pk).update(body=SECRET)
+    with pytest.raises(EncryptedWriteError, match=refused), transaction.atomic():
+        Dossier.objects.bulk_update([second], ["body"])
 
     assert tables_containing("CANARY-7f3a9c") == []
-    assert [d.body for d in Dossier.objects.order_by("pk")] == [SECRET, SECRET + " again"]
+    assert [d.body for d in Dossier.objects.order_by("pk")] == ["kept", "kept too"]
+
+
+def test_bulk_create_encrypts_each_row_for_itself():
+    Dossier.objects.bulk_create([Dossier(title="a", body=SECRET), Dossier(title="b", body=SECRET)])
+
+    assert tables_containing("CANARY-7f3a9c") == []
+    assert [d.body for d in Dossier.objects.order_by("pk")] == [SECRET, SECRET]
 
 
 def test_the_same_text_is_stored_differently_each_time():
@@ -78,7 +92,7 @@ def test_none_is_stored_as_null_and_empty_text_as_empty():
 def test_whitespace_is_a_value_and_is_encrypted():
     dossier = DossierFactory(asset=" ")
 
-    assert stored_value(Dossier, "asset", dossier.pk).startswith("enc1:")
+    assert stored_value(Dossier, "asset", dossier.pk).startswith("enc2:")
     assert Dossier.objects.get(pk=dossier.pk).asset == " "
 
 
@@ -111,7 +125,7 @@ def test_a_forged_key_id_is_caught_by_authentication(rotate_key):
     token = stored_value(Dossier, "body", dossier.pk).split(":", 2)[2]
     rotate_key()
     current_id = stored_value(Dossier, "body", DossierFactory().pk).split(":")[1]
-    store_raw(Dossier, "body", dossier.pk, f"enc1:{current_id}:{token}")
+    store_raw(Dossier, "body", dossier.pk, f"enc2:{current_id}:{token}")
 
     with pytest.raises(DecryptionError, match="altered"):
         Dossier.objects.get(pk=dossier.pk).body  # noqa: B018
@@ -145,7 +159,7 @@ def test_plaintext_in_an_encrypted_column_is_refused_not_passed_off_as_decrypted
 
 def test_rows_list_by_their_clear_fields_without_decrypting_anything():
     dossier = DossierFactory(title="Listed", body=SECRET)
-    store_raw(Dossier, "body", dossier.pk, "enc1:00000000:damaged")
+    store_raw(Dossier, "body", dossier.pk, "enc2:00000000:damaged")
 
     assert [d.title for d in Dossier.objects.filter(title="Listed")] == ["Listed"]
 
@@ -188,11 +202,11 @@ def test_isnull_is_the_one_lookup_allowed():
 def test_values_list_yields_sealed_values_that_decrypt_on_request_and_never_print():
     dossier = DossierFactory(body=SECRET)
 
-    (sealed,) = Dossier.objects.filter(pk=dossier.pk).values_list("body", flat=True)
+    ((row_key, sealed),) = Dossier.objects.filter(pk=dossier.pk).values_list("row_key", "body")
 
     assert isinstance(sealed, Sealed)
-    assert sealed.decrypt() == SECRET
-    assert "enc1" not in repr(sealed)
+    assert sealed.decrypt(row_key) == SECRET
+    assert "enc2" not in repr(sealed)
     with pytest.raises(TypeError, match="still encrypted"):
         str(sealed)
 
@@ -227,7 +241,7 @@ def test_history_copies_the_encrypted_fields():
 
 def test_history_rows_name_themselves_when_they_cannot_be_decrypted():
     history = DossierFactory(body=SECRET).history.get()
-    store_raw(Dossier.history.model, "body", history.pk, "enc1:00000000:damaged")
+    store_raw(Dossier.history.model, "body", history.pk, "enc2:00000000:damaged")
 
     with pytest.raises(DecryptionError, match=f"HistoricalDossier #{history.pk} field body"):
         Dossier.history.get(pk=history.pk).body  # noqa: B018
@@ -239,6 +253,7 @@ def test_an_encrypted_field_cannot_be_unique_or_indexed(option):
 
         class Misdeclared(models.Model):  # noqa: DJ008
             secret = EncryptedTextField(**option)
+            row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
 
             class Meta:
                 app_label = "encryption_app"
@@ -246,3 +261,17 @@ def test_an_encrypted_field_cannot_be_unique_or_indexed(option):
     errors = Misdeclared._meta.get_field("secret").check()
 
     assert [error.id for error in errors] == ["encryption.E001"]
+
+
+@pytest.mark.parametrize("row_key", [None, models.UUIDField(null=True, editable=False)])
+def test_a_model_with_encrypted_fields_must_have_a_row_key_to_bind_them_to(row_key):
+    with isolate_apps("tests.encryption_app"):
+        attrs = {"__module__": __name__, "secret": EncryptedTextField()}
+        attrs["Meta"] = type("Meta", (), {"app_label": "encryption_app"})
+        if row_key is not None:
+            attrs["row_key"] = row_key
+        model = type("Unbound", (models.Model,), attrs)
+
+    errors = model._meta.get_field("secret").check()
+
+    assert [error.id for error in errors] == ["encryption.E002"]

@@ -32,7 +32,7 @@ def dossier_stored_in_clear(**fields) -> Dossier:
 
 def run_migration_operation(operation) -> None:
     """Run the operation as migrate would: on the models as the migrations define them."""
-    state = MigrationLoader(connection).project_state(("encryption_app", "0001_initial"))
+    state = MigrationLoader(connection).project_state(("encryption_app", "0002_row_keys"))
     with connection.schema_editor() as schema_editor:
         operation.database_forwards("encryption_app", schema_editor, state, state)
 
@@ -101,7 +101,7 @@ def test_running_the_operation_twice_changes_nothing_the_second_time(settings):
 
 
 def reverse_migration_operation(operation) -> None:
-    state = MigrationLoader(connection).project_state(("encryption_app", "0001_initial"))
+    state = MigrationLoader(connection).project_state(("encryption_app", "0002_row_keys"))
     with connection.schema_editor() as schema_editor:
         operation.database_backwards("encryption_app", schema_editor, state, state)
 

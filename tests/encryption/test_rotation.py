@@ -7,7 +7,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 
-from encryption import rotation
+from encryption import rotation, tokens
 from encryption.blind_index import current_index_prefix
 from encryption.keys import generate_master_key
 from encryption.tokens import current_prefix
@@ -123,16 +123,16 @@ def test_an_interrupted_rotation_continues_where_it_stopped_without_encrypting_t
 ):
     dossiers = make_dossiers(5)
     rotate_key()
-    real_reseal = rotation.reseal
+    real_unseal = tokens.unseal
     fourth_row = f"encryption_app.Dossier #{dossiers[3].pk} field body"
 
-    def reseal_failing_in_the_second_batch(stored, *, where):
+    def unseal_failing_in_the_second_batch(stored, *, binding, where):
         # Batches of two rows: the third row is already rewritten when the fourth one fails.
         if where == fourth_row:
             raise RuntimeError("the process was killed")
-        return real_reseal(stored, where=where)
+        return real_unseal(stored, binding=binding, where=where)
 
-    monkeypatch.setattr(rotation, "reseal", reseal_failing_in_the_second_batch)
+    monkeypatch.setattr(tokens, "unseal", unseal_failing_in_the_second_batch)
     with pytest.raises(RuntimeError, match="killed"):
         rotate("--batch-size", "2")
 
@@ -142,7 +142,7 @@ def test_an_interrupted_rotation_continues_where_it_stopped_without_encrypting_t
     for dossier in second_batch:
         assert not stored_value(Dossier, "body", dossier.pk).startswith(current_prefix())
 
-    monkeypatch.setattr(rotation, "reseal", real_reseal)
+    monkeypatch.setattr(tokens, "unseal", real_unseal)
     rotate("--batch-size", "2")
 
     assert rows_under_the_current_key(Dossier)
@@ -230,7 +230,8 @@ def test_a_file_that_cannot_be_decrypted_stops_rotation_naming_column_and_file(
     stored.write_bytes(stored.read_bytes()[:-1])
     rotate_key()
 
-    with pytest.raises(
-        CommandError, match=rf"encryption_app\.Dossier\.evidence file {dossier.evidence.name}"
-    ):
+    named = (
+        rf"encryption_app\.Dossier #{dossier.pk} field evidence \(file {dossier.evidence.name}\)"
+    )
+    with pytest.raises(CommandError, match=named):
         rotate()

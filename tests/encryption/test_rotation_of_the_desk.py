@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from encryption import rotation
+from encryption import rotation, tokens
 from encryption.exceptions import DecryptionError
 from outbox.models import OutgoingMail
 from reports import services
@@ -41,10 +41,10 @@ def values_left_under_old_keys() -> dict[str, int]:
 
 def files_left_under_old_keys() -> list[str]:
     return [
-        f"{column.label} {name}"
+        f"{column.label} {file.name}"
         for column in rotation.encrypted_file_columns()
-        for name in rotation.stored_file_names(column, batch_size=100)
-        if rotation.file_needs_rotation(column, name)
+        for file in rotation.stored_files(column, batch_size=100)
+        if rotation.file_needs_rotation(column, file.name)
     ]
 
 
@@ -57,8 +57,8 @@ def read_every_encrypted_value_and_file() -> int:
                 getattr(row, field.attname)
                 read += 1
     for column in rotation.encrypted_file_columns():
-        for name in rotation.stored_file_names(column, batch_size=100):
-            b"".join(column.storage.decrypted_chunks(name))
+        for file in rotation.stored_files(column, batch_size=100):
+            b"".join(column.storage.decrypted_chunks(file.name, file.binding, where=file.where))
     return read
 
 
@@ -70,22 +70,22 @@ def test_the_desk_rotates_resumes_after_an_interruption_and_forgets_the_old_key(
     services.add_staff_message(
         desk.report, acting_user=triager, body=f"During rotation: {SECRET}", public=False
     )
-    real_reseal = rotation.reseal
+    real_unseal = tokens.unseal
     calls = []
 
-    def reseal_killed_in_the_messages(stored, *, where):
+    def unseal_killed_in_the_messages(stored, *, binding, where):
         if where.startswith("reports.Message #"):
             calls.append(where)
             if len(calls) == 3:
                 raise RuntimeError("the process was killed")
-        return real_reseal(stored, where=where)
+        return real_unseal(stored, binding=binding, where=where)
 
-    monkeypatch.setattr(rotation, "reseal", reseal_killed_in_the_messages)
+    monkeypatch.setattr(tokens, "unseal", unseal_killed_in_the_messages)
     with pytest.raises(RuntimeError, match="killed"):
         rotate("--batch-size", "2")
     assert "reports.Message" in values_left_under_old_keys()
 
-    monkeypatch.setattr(rotation, "reseal", real_reseal)
+    monkeypatch.setattr(tokens, "unseal", real_unseal)
     output = rotate("--batch-size", "2")
 
     assert "old keys can be removed" in output

@@ -1,6 +1,7 @@
 """Encrypted file storage: only ciphertext on disk, streamed back decrypted, tampering caught."""
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,9 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.http import FileResponse, StreamingHttpResponse
 
+from encryption.binding import Binding
 from encryption.exceptions import DecryptionError
+from encryption.fields import BoundFile
 from encryption.keys import generate_master_key
 from encryption.storage import EncryptedFileSystemStorage, encrypted_storage
 from encryption.streams import CHUNK_SIZE, HEADER_SIZE, MAGIC, SEALED_CHUNK_SIZE
@@ -17,6 +20,16 @@ from tests.encryption_app.factories import DossierFactory
 from tests.encryption_app.models import Dossier
 
 SECRET = b"CANARY-5b1e proof: GET /admin/keys answers 200 without a key"
+PLACE = Binding("encryption_app.Dossier", "evidence", uuid.uuid4())
+
+
+def bound(content, place=PLACE) -> BoundFile:
+    """Content as an encrypted file field hands it to the storage: with its place."""
+    return BoundFile(content, getattr(content, "name", None), place)
+
+
+def read_back(storage, name, place=PLACE) -> bytes:
+    return b"".join(storage.decrypted_chunks(name, place, where=f"file {name}"))
 
 
 @pytest.fixture
@@ -58,10 +71,10 @@ def test_a_large_upload_on_a_temporary_file_is_encrypted_not_moved_into_place(st
     upload.write(SECRET * 5000)
     upload.seek(0)
 
-    name = storage.save("uploads/big.bin", upload)
+    name = storage.save("uploads/big.bin", bound(upload))
 
     assert SECRET not in (media / name).read_bytes()
-    assert b"".join(storage.decrypted_chunks(name)) == SECRET * 5000
+    assert read_back(storage, name) == SECRET * 5000
 
 
 @pytest.mark.parametrize(
@@ -71,28 +84,30 @@ def test_a_large_upload_on_a_temporary_file_is_encrypted_not_moved_into_place(st
 def test_files_of_every_size_round_trip_and_report_their_plaintext_size(storage, size):
     content = os.urandom(size)
 
-    name = storage.save("sizes/file.bin", ContentFile(content))
+    name = storage.save("sizes/file.bin", bound(ContentFile(content)))
 
-    assert b"".join(storage.decrypted_chunks(name)) == content
+    assert read_back(storage, name) == content
     assert storage.size(name) == size
-    with storage.open(name) as decrypted:
+    with storage.open_bound(name, PLACE, where=name) as decrypted:
         assert decrypted.read() == content
 
 
 def test_the_file_streams_back_through_a_streaming_response(storage):
     content = os.urandom(2 * CHUNK_SIZE + 5)
-    name = storage.save("stream/file.bin", ContentFile(content))
+    name = storage.save("stream/file.bin", bound(ContentFile(content)))
 
-    streaming = StreamingHttpResponse(storage.decrypted_chunks(name))
-    download = FileResponse(storage.open(name), as_attachment=True, filename="proof.bin")
+    streaming = StreamingHttpResponse(storage.decrypted_chunks(name, PLACE, where=name))
+    download = FileResponse(
+        storage.open_bound(name, PLACE, where=name), as_attachment=True, filename="proof.bin"
+    )
 
     assert b"".join(streaming.streaming_content) == content
     assert b"".join(download.streaming_content) == content
 
 
 def test_the_same_file_is_stored_differently_each_time(storage, media):
-    first = storage.save("twice/a.bin", ContentFile(SECRET))
-    second = storage.save("twice/b.bin", ContentFile(SECRET))
+    first = storage.save("twice/a.bin", bound(ContentFile(SECRET)))
+    second = storage.save("twice/b.bin", bound(ContentFile(SECRET)))
 
     assert (media / first).read_bytes() != (media / second).read_bytes()
 
@@ -143,12 +158,12 @@ THREE_CHUNKS = 3 * CHUNK_SIZE - 100
 )
 def test_tampering_is_detected_before_any_altered_byte_is_released(storage, media, change, reason):
     content = os.urandom(THREE_CHUNKS)
-    name = storage.save("tamper/file.bin", ContentFile(content))
+    name = storage.save("tamper/file.bin", bound(ContentFile(content)))
     _tamper(media / name, change)
 
     released = b""
     with pytest.raises(DecryptionError, match=reason) as raised:
-        for chunk in storage.decrypted_chunks(name):
+        for chunk in storage.decrypted_chunks(name, PLACE, where=f"file {name}"):
             released += chunk
     assert content.startswith(released)
     assert f"file {name}" in str(raised.value)
@@ -159,46 +174,64 @@ def test_a_file_stored_in_clear_is_refused(storage, media):
     (media / "clear" / "file.txt").write_bytes(SECRET)
 
     with pytest.raises(DecryptionError, match="not an encrypted file"):
-        storage.open("clear/file.txt").read()
+        storage.open_bound("clear/file.txt", PLACE, where="clear/file.txt").read()
 
 
 def test_a_file_under_an_unknown_key_is_refused_naming_the_key(storage, settings):
-    name = storage.save("keys/file.bin", ContentFile(SECRET))
+    name = storage.save("keys/file.bin", bound(ContentFile(SECRET)))
     key_id = storage.stored_key_id(name)
     settings.BOUNTY_MASTER_KEY = generate_master_key()
 
     with pytest.raises(DecryptionError, match=f"key {key_id}"):
-        b"".join(storage.decrypted_chunks(name))
+        read_back(storage, name)
 
 
 def test_an_old_key_still_decrypts_and_reencrypt_moves_the_file_to_the_current_key(
     storage, rotate_key
 ):
-    name = storage.save("rotate/file.bin", ContentFile(SECRET))
+    name = storage.save("rotate/file.bin", bound(ContentFile(SECRET)))
     old_key_id = storage.stored_key_id(name)
     rotate_key()
 
-    assert b"".join(storage.decrypted_chunks(name)) == SECRET
-    assert storage.reencrypt(name) is True
+    assert read_back(storage, name) == SECRET
+    assert storage.reencrypt(name, PLACE, where=name) is True
     assert storage.stored_key_id(name) != old_key_id
-    assert storage.reencrypt(name) is False
-    assert b"".join(storage.decrypted_chunks(name)) == SECRET
+    assert storage.reencrypt(name, PLACE, where=name) is False
+    assert read_back(storage, name) == SECRET
 
 
 def test_reencrypting_leaves_no_temporary_file_behind(storage, media, rotate_key):
-    name = storage.save("rotate/file.bin", ContentFile(SECRET))
+    name = storage.save("rotate/file.bin", bound(ContentFile(SECRET)))
     rotate_key()
 
-    storage.reencrypt(name)
+    storage.reencrypt(name, PLACE, where=name)
 
     assert sorted(path.name for path in (media / "rotate").iterdir()) == ["file.bin"]
 
 
-def test_encrypted_files_open_for_reading_only(storage):
-    name = storage.save("modes/file.bin", ContentFile(SECRET))
+@pytest.mark.django_db
+def test_encrypted_files_open_for_reading_only():
+    dossier = DossierFactory(evidence=ContentFile(SECRET, name="proof.txt"))
 
     with pytest.raises(ValueError, match="reading only"):
-        storage.open(name, "wb")
+        dossier.evidence.open("wb")
+
+
+def test_the_storage_alone_neither_saves_nor_opens_a_file_without_its_place(storage):
+    with pytest.raises(ValueError, match="no place to be encrypted for"):
+        storage.save("places/file.bin", ContentFile(SECRET))
+    name = storage.save("places/file.bin", bound(ContentFile(SECRET)))
+
+    with pytest.raises(ValueError, match="open it through its field"):
+        storage.open(name)
+
+
+def test_a_file_read_for_another_place_fails_naming_that_place(storage):
+    name = storage.save("places/file.bin", bound(ContentFile(SECRET)))
+    elsewhere = Binding(PLACE.model_label, PLACE.field_name, uuid.uuid4())
+
+    with pytest.raises(DecryptionError, match="another attachment's file copied here"):
+        read_back(storage, name, elsewhere)
 
 
 def test_the_encrypted_storage_setting_must_name_an_encrypting_storage(settings):

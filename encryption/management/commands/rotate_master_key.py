@@ -19,7 +19,7 @@ from encryption.rotation import (
     rotate_rows,
     stale_rows,
     stored_file_count,
-    stored_file_names,
+    stored_files,
 )
 
 
@@ -84,7 +84,7 @@ class Command(BaseCommand):
         for table in encrypted_tables():
             self.stdout.write(f"{table.label}: {stale_rows(table).count()} rows to re-encrypt")
         for column in encrypted_file_columns():
-            names = set(stored_file_names(column, batch_size=batch_size))
+            names = {file.name for file in stored_files(column, batch_size=batch_size)}
             left = sum(file_needs_rotation(column, name) for name in names)
             self.stdout.write(f"{column.label}: {left} files to re-encrypt")
 
