@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("outbox", "0003_encrypt_mail"),
+        ("outbox", "0006_require_row_keys"),
     ]
 
     operations = [
