@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from encryption.fields import EncryptedTextField
@@ -266,3 +267,34 @@ class PayoutAwaitingMyApproval(Payout):
         proxy = True
         verbose_name = "payout awaiting my approval"
         verbose_name_plural = "payouts awaiting my approval"
+
+
+class PayoutStatusChange(models.Model):
+    """One decision on a payout: a status move with who made it, when and why.
+
+    Written in the transaction of the move itself, and never touched by audit retention.
+    """
+
+    payout = models.ForeignKey(Payout, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=20, choices=Payout.Status)
+    to_status = models.CharField(max_length=20, choices=Payout.Status)
+    acting_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Who decided, as it read at the time: survives the account being deleted.
+    actor = models.CharField(max_length=254)
+    at = models.DateTimeField(default=timezone.now)
+    # A rejection's reason is staff's words about the flaw: encrypted like the payout's own copy.
+    reason = EncryptedTextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["payout", "at"])]
+        verbose_name = "status change"
+
+    def __str__(self):
+        return f"Payout {self.payout_id}: {self.from_status} -> {self.to_status} by {self.actor}"
