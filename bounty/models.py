@@ -276,8 +276,8 @@ class PayoutStatusChange(models.Model):
     """
 
     payout = models.ForeignKey(Payout, on_delete=models.CASCADE, related_name="status_changes")
-    from_status = models.CharField(max_length=20, choices=Payout.Status)
-    to_status = models.CharField(max_length=20, choices=Payout.Status)
+    from_status = models.CharField("from", max_length=20, choices=Payout.Status)
+    to_status = models.CharField("to", max_length=20, choices=Payout.Status)
     acting_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -286,8 +286,8 @@ class PayoutStatusChange(models.Model):
         related_name="+",
     )
     # Who decided, as it read at the time: survives the account being deleted.
-    actor = models.CharField(max_length=254)
-    at = models.DateTimeField(default=timezone.now)
+    actor = models.CharField("who", max_length=254)
+    at = models.DateTimeField("when", default=timezone.now)
     # A rejection's reason is staff's words about the flaw: encrypted like the payout's own copy.
     reason = EncryptedTextField(blank=True)
 
@@ -297,4 +297,4 @@ class PayoutStatusChange(models.Model):
         verbose_name = "status change"
 
     def __str__(self):
-        return f"Payout {self.payout_id}: {self.from_status} -> {self.to_status} by {self.actor}"
+        return f"{self.get_from_status_display()} → {self.get_to_status_display()} by {self.actor}"

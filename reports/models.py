@@ -308,9 +308,13 @@ class ReportStatusChange(models.Model):
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="status_changes")
     from_status = models.CharField(
-        max_length=20, choices=Report.Status, blank=True, help_text="Empty for the submission."
+        "from",
+        max_length=20,
+        choices=Report.Status,
+        blank=True,
+        help_text="Empty for the submission.",
     )
-    to_status = models.CharField(max_length=20, choices=Report.Status)
+    to_status = models.CharField("to", max_length=20, choices=Report.Status)
     resolution = models.CharField(
         max_length=20,
         choices=Report.Resolution,
@@ -325,8 +329,8 @@ class ReportStatusChange(models.Model):
         related_name="+",
     )
     # Who decided, as it read at the time: survives the account being deleted.
-    actor = models.CharField(max_length=254)
-    at = models.DateTimeField(default=timezone.now)
+    actor = models.CharField("who", max_length=254)
+    at = models.DateTimeField("when", default=timezone.now)
     # Staff's words about the flaw (a question, a closing note): encrypted like the messages.
     reason = EncryptedTextField(blank=True)
 
@@ -336,4 +340,5 @@ class ReportStatusChange(models.Model):
         verbose_name = "status change"
 
     def __str__(self):
-        return f"{self.report_id}: {self.from_status or '-'} -> {self.to_status} by {self.actor}"
+        before = self.get_from_status_display() or "Submission"
+        return f"{before} → {self.get_to_status_display()} by {self.actor}"

@@ -110,9 +110,8 @@ def _status_label(status: str, resolution: str) -> str:
 def _status_moves(report: Report) -> list[TimelineEntry]:
     # The decisions are kept as long as the report, whatever audit retention deletes. A move
     # that kept the status (a second triage) and the submission are not status changes here.
-    changes = report.status_changes.exclude(from_status="").only(
-        "from_status", "to_status", "resolution", "actor", "at"
-    )
+    # The reasons are staff's words, never shown here: not read, not decrypted.
+    changes = report.status_changes.exclude(from_status="").defer("reason")
     return [
         TimelineEntry(
             TimelineEntry.MOVE,
