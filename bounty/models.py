@@ -52,6 +52,11 @@ class Program(models.Model):
     approval_escalation_business_days = models.PositiveSmallIntegerField(
         default=3, help_text="Approvals pending longer than this are escalated."
     )
+    titles_in_mail = models.BooleanField(
+        default=False,
+        help_text="On: mail about a report names its title and category too. Off: only its "
+        "public id and status, since mail is not end-to-end secure.",
+    )
 
     history = HistoricalRecords()
 
