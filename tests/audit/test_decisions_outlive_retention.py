@@ -17,6 +17,7 @@ from reports import services
 from reports.models import ReportStatusChange
 from tests.audit.history import all_history_rows, history_models
 from tests.bounty.awarding import instructed, propose, triaged_report
+from tests.factories import PayoutStatusChangeFactory, ReportStatusChangeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -83,6 +84,8 @@ def test_retention_deletes_no_decision_however_old(submit, researcher, triager, 
     report = triaged_report(submit, triager)
     services.close_report(report, acting_user=triager, resolution="spam")
     payout = instructed(propose(triaged_report(submit, triager), triager), finance_user)
+    ReportStatusChangeFactory(report=report, from_status="closed", to_status="acknowledged")
+    PayoutStatusChangeFactory()
     ReportStatusChange.objects.update(at=timezone.now() - LONG_AGO)
     PayoutStatusChange.objects.update(at=timezone.now() - LONG_AGO)
     decisions = (
@@ -99,6 +102,7 @@ def test_retention_deletes_no_decision_however_old(submit, researcher, triager, 
         set(PayoutStatusChange.objects.values_list("pk", flat=True)),
     )
     assert payout.status_changes.count() == 2
+    assert report.status_changes.count() == 5
     assert not any(
         model._meta.label in {"reports.ReportStatusChange", "bounty.PayoutStatusChange"}
         for model in history_models()
