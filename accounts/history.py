@@ -40,3 +40,26 @@ def audited(service):
                 return service(*args, **kwargs)
 
     return run
+
+
+def history_user_of(instance):
+    """Return the user the next history row of ``instance`` names, as simple-history picks it."""
+    if hasattr(instance, "_history_user"):
+        return instance._history_user
+    user = getattr(getattr(HistoricalRecords.context, "request", None), "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+SYSTEM_ACTOR = "system"
+RESEARCHER_ACTOR = "researcher"
+
+
+def actor_label(user) -> str:
+    """Name who made a decision, to be kept after their account is gone.
+
+    Staff by their address; a researcher only as such, since their report names them already
+    and their address is kept encrypted; work without a person as the system.
+    """
+    if user is None:
+        return SYSTEM_ACTOR
+    return user.email if user.is_staff else RESEARCHER_ACTOR

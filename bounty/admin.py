@@ -51,6 +51,7 @@ class ProgramAdmin(SimpleHistoryAdmin):
             "Business days",
             {"fields": ("first_response_business_days", "country", "subdivision", "timezone")},
         ),
+        ("Mail", {"fields": ("titles_in_mail",)}),
     )
 
     def has_add_permission(self, request):

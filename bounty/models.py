@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from encryption.fields import EncryptedTextField
@@ -51,6 +52,11 @@ class Program(models.Model):
     )
     approval_escalation_business_days = models.PositiveSmallIntegerField(
         default=3, help_text="Approvals pending longer than this are escalated."
+    )
+    titles_in_mail = models.BooleanField(
+        default=False,
+        help_text="On: mail about a report names its title and category too. Off: only its "
+        "public id and status, since mail is not end-to-end secure.",
     )
 
     history = HistoricalRecords()
@@ -273,3 +279,35 @@ class PayoutAwaitingMyApproval(Payout):
         proxy = True
         verbose_name = "payout awaiting my approval"
         verbose_name_plural = "payouts awaiting my approval"
+
+
+class PayoutStatusChange(models.Model):
+    """One decision on a payout: a status move with who made it, when and why.
+
+    Written in the transaction of the move itself, and never touched by audit retention.
+    """
+
+    payout = models.ForeignKey(Payout, on_delete=models.CASCADE, related_name="status_changes")
+    row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+    from_status = models.CharField("from", max_length=20, choices=Payout.Status)
+    to_status = models.CharField("to", max_length=20, choices=Payout.Status)
+    acting_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Who decided, as it read at the time: survives the account being deleted.
+    actor = models.CharField("who", max_length=254)
+    at = models.DateTimeField("when", default=timezone.now)
+    # A rejection's reason is staff's words about the flaw: encrypted like the payout's own copy.
+    reason = EncryptedTextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["payout", "at"])]
+        verbose_name = "status change"
+
+    def __str__(self):
+        return f"{self.get_from_status_display()} → {self.get_to_status_display()} by {self.actor}"

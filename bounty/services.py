@@ -20,10 +20,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from accounts.history import audited
+from accounts.history import actor_label, audited, history_user_of
 from accounts.models import User
 from bounty import emails
-from bounty.models import Award, Payout, PayoutApproval, Program
+from bounty.models import Award, Payout, PayoutApproval, PayoutStatusChange, Program
 from bounty.payment_csv import SettlementLine, read_settlement
 from bounty.selectors import ProgramNotConfigured, current_program
 from reports import deadlines
@@ -67,12 +67,24 @@ def _check_move(payout: Payout, status: str) -> None:
         raise IllegalPayoutMove(payout, status)
 
 
-def _set_status(payout: Payout, status: str, **fields) -> None:
+def _set_status(payout: Payout, status: str, *, reason: str = "", **fields) -> None:
     _check_move(payout, status)
+    previous = payout.status
     payout.status = status
     for name, value in fields.items():
         setattr(payout, name, value)
     payout.save()
+    # Whoever the history row names decided: the service's acting user, or nobody in a task.
+    actor = history_user_of(payout)
+    PayoutStatusChange.objects.create(
+        payout=payout,
+        from_status=previous,
+        to_status=status,
+        acting_user=actor,
+        actor=actor_label(actor),
+        at=payout.updated_at,
+        reason=reason or getattr(payout, "_change_reason", ""),
+    )
 
 
 def _as_system(payout: Payout, reason: str) -> None:
@@ -294,7 +306,7 @@ def reject_payout(payout: Payout, *, acting_user: User, reason: str) -> Payout:
         reason=reason,
         decided_at=timezone.now(),
     )
-    _set_status(payout, S.REJECTED, rejection_reason=reason)
+    _set_status(payout, S.REJECTED, reason=reason, rejection_reason=reason)
     emails.mail_payout_rejected(payout)
     return payout
 

@@ -1,5 +1,7 @@
-"""Mail about reports. Mail names the report by its public id and carries no report content:
-mail is not end-to-end secure, so details stay in the desk behind a login."""
+"""Mail about reports. Mail names the report by its public id and its status, and carries no
+report content: mail is not end-to-end secure, so details stay in the desk behind a login. A
+program admin may turn on ``Program.titles_in_mail``: mail then names reports by title and
+category too, and its footer says so."""
 
 from zoneinfo import ZoneInfo
 
@@ -14,10 +16,21 @@ PORTAL_REPORT_PATH = "/portal/reports/{public_id}/"
 ADMIN_REPORT_PATH = "/admin/reports/report/{pk}/change/"
 
 
+def _titles_in_mail() -> bool:
+    program = Program.objects.only("titles_in_mail").first()
+    return program is not None and program.titles_in_mail
+
+
 def _report_context(report: Report) -> dict:
+    # The report itself is not handed to the templates: what they may say is chosen here.
+    titles = _titles_in_mail()
     return {
-        "report": report,
         "public_id": report.public_id,
+        "status": report.get_status_display(),
+        "titles_in_mail": titles,
+        "title": report.title if titles else "",
+        "category": str(report.category or "") if titles else "",
+        "assignee": report.assignee.email if report.assignee else "",
         "portal_path": PORTAL_REPORT_PATH.format(public_id=report.public_id),
         "admin_path": ADMIN_REPORT_PATH.format(pk=report.pk),
     }
@@ -55,7 +68,7 @@ def mail_report_updated(report: Report, message: Message) -> None:
     queue_mail(
         to=report.reporter.email,
         template="report_updated",
-        context={**_report_context(report), "status": report.get_status_display()},
+        context=_report_context(report),
         report_public_id=report.public_id,
     )
 
@@ -106,11 +119,12 @@ def mail_deadline_reminder(deadline: Deadline, stage: int) -> None:
 
 def mail_triage_digest(digest, *, day) -> int:
     recipients = roles.member_emails(roles.TRIAGER)
+    titles = _titles_in_mail()
     for email in recipients:
         queue_mail(
             to=email,
             template="triage_digest",
-            context={"digest": digest, "day": day},
+            context={"digest": digest, "day": day, "titles_in_mail": titles},
             dedupe_key=f"digest:{day.isoformat()}:{email}",
         )
     return len(recipients)

@@ -311,3 +311,49 @@ class Deadline(models.Model):
     @property
     def is_open(self):
         return self.met_at is None and self.cancelled_at is None
+
+
+class ReportStatusChange(models.Model):
+    """One decision on a report: a status move with who made it, when and why.
+
+    Written in the transaction of the move itself, by the workflow services only, and never
+    touched by audit retention: the researcher's timeline and who decided outlive history rows.
+    """
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="status_changes")
+    row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+    from_status = models.CharField(
+        "from",
+        max_length=20,
+        choices=Report.Status,
+        blank=True,
+        help_text="Empty for the submission.",
+    )
+    to_status = models.CharField("to", max_length=20, choices=Report.Status)
+    resolution = models.CharField(
+        max_length=20,
+        choices=Report.Resolution,
+        blank=True,
+        help_text="The report's resolution after the move.",
+    )
+    acting_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Who decided, as it read at the time: survives the account being deleted.
+    actor = models.CharField("who", max_length=254)
+    at = models.DateTimeField("when", default=timezone.now)
+    # Staff's words about the flaw (a question, a closing note): encrypted like the messages.
+    reason = EncryptedTextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["report", "at"])]
+        verbose_name = "status change"
+
+    def __str__(self):
+        before = self.get_from_status_display() or "Submission"
+        return f"{before} → {self.get_to_status_display()} by {self.actor}"

@@ -11,7 +11,8 @@ from allauth.account.models import EmailAddress
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.shortcuts import get_object_or_404
 
-from reports.models import Attachment, Deadline, Message, Report, Reporter
+from accounts.history import RESEARCHER_ACTOR, SYSTEM_ACTOR
+from reports.models import Attachment, Deadline, Message, Report, Reporter, ReportStatusChange
 
 PUBLIC = Message.Visibility.PUBLIC
 
@@ -100,9 +101,14 @@ class TimelineEntry:
     MOVE = "move"
     MESSAGE = "message"
 
+    BY_RESEARCHER = "researcher"
+    BY_STAFF = "staff"
+    BY_SYSTEM = "system"
+
     kind: str
     at: datetime
     status: str = ""
+    decided_by: str = ""
     message: Message | None = None
     attachments: list[Attachment] = field(default_factory=list)
 
@@ -115,20 +121,30 @@ def _status_label(status: str, resolution: str) -> str:
 
 
 def _status_moves(report: Report) -> list[TimelineEntry]:
-    # The report's history holds every status it passed through; other fields it records
-    # (such as who it is assigned to) are staff matters and are not read here.
-    moves, previous = [], None
-    rows = report.history.order_by("history_date", "history_id").values_list(
-        "status", "resolution", "history_date"
-    )
-    for status, resolution, at in rows:
-        current = (status, resolution)
-        if previous is not None and current != previous:
-            moves.append(
-                TimelineEntry(TimelineEntry.MOVE, at, status=_status_label(status, resolution))
-            )
-        previous = current
-    return moves
+    # The decisions are kept as long as the report, whatever audit retention deletes. A move
+    # that kept the status (a second triage) and the submission are not status changes here.
+    # The reasons are staff's words, never shown here: not read, not decrypted.
+    changes = report.status_changes.exclude(from_status="").defer("reason")
+    return [
+        TimelineEntry(
+            TimelineEntry.MOVE,
+            change.at,
+            status=_status_label(change.to_status, change.resolution),
+            decided_by=_decided_by(change),
+        )
+        for change in changes
+        if change.from_status != change.to_status
+    ]
+
+
+def _decided_by(change: ReportStatusChange) -> str:
+    # The researcher learns whether they, the security team or the desk itself moved the
+    # report, never which member of staff: that stays in the admin.
+    if change.actor == SYSTEM_ACTOR:
+        return TimelineEntry.BY_SYSTEM
+    if change.actor == RESEARCHER_ACTOR:
+        return TimelineEntry.BY_RESEARCHER
+    return TimelineEntry.BY_STAFF
 
 
 def public_timeline(report: Report) -> list[TimelineEntry]:

@@ -6,8 +6,16 @@ import factory
 from django.utils import timezone
 
 from accounts.models import User
-from bounty.models import Award, Category, Payout, PayoutApproval, Program, Severity
-from reports.models import Attachment, Deadline, Message, Report, Reporter
+from bounty.models import (
+    Award,
+    Category,
+    Payout,
+    PayoutApproval,
+    PayoutStatusChange,
+    Program,
+    Severity,
+)
+from reports.models import Attachment, Deadline, Message, Report, Reporter, ReportStatusChange
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -137,3 +145,25 @@ class PayoutApprovalFactory(factory.django.DjangoModelFactory):
     approver = factory.SubFactory(StaffFactory)
     decision = PayoutApproval.Decision.APPROVE
     decided_at = factory.LazyFunction(timezone.now)
+
+
+class ReportStatusChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReportStatusChange
+
+    report = factory.SubFactory(ReportFactory)
+    from_status = Report.Status.SUBMITTED
+    to_status = Report.Status.ACKNOWLEDGED
+    acting_user = factory.SubFactory(StaffFactory)
+    actor = factory.LazyAttribute(lambda o: o.acting_user.email)
+
+
+class PayoutStatusChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PayoutStatusChange
+
+    payout = factory.SubFactory(PayoutFactory)
+    from_status = Payout.Status.AWAITING_APPROVAL
+    to_status = Payout.Status.APPROVED
+    acting_user = factory.SubFactory(StaffFactory)
+    actor = factory.LazyAttribute(lambda o: o.acting_user.email)

@@ -1,6 +1,7 @@
 """The moves of a report through its life: one function per use case, each one transaction.
 
-Each move checks the transition table, stamps who and when, leaves a message on the report,
+Each move checks the transition table, stamps who and when, records the decision (a
+``ReportStatusChange`` that outlives audit retention), leaves a message on the report,
 updates its deadlines and queues mail through the outbox, all or nothing. Admin actions, the
 portal, mail intake and tasks call these functions; nothing else writes a report's status.
 """
@@ -10,13 +11,13 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from accounts.history import audited
+from accounts.history import actor_label, audited
 from accounts.models import User
 from bounty.models import Category, Severity
 from bounty.selectors import current_program
 from reports import deadlines, emails
 from reports.cvss import score_vector
-from reports.models import Message, Report, Reporter
+from reports.models import Message, Report, Reporter, ReportStatusChange
 from reports.transitions import Move, target_status
 
 Kind = deadlines.Kind
@@ -69,12 +70,29 @@ def _record(report: Report, *, author: User | None, body: str, public: bool, now
     return message
 
 
-def _move(report: Report, move: Move, *, now, **fields) -> None:
+def _move(
+    report: Report, move: Move, *, acting_user: User | None, now, reason: str = "", **fields
+) -> None:
+    previous = report.status
     report.status = target_status(report, move)
     report.last_activity_at = now
     for name, value in fields.items():
         setattr(report, name, value)
     report.save()
+    _record_decision(report, previous, acting_user=acting_user, at=now, reason=reason)
+
+
+def _record_decision(report: Report, previous: str, *, acting_user: User | None, at, reason):
+    ReportStatusChange.objects.create(
+        report=report,
+        from_status=previous,
+        to_status=report.status,
+        resolution=report.resolution,
+        acting_user=acting_user,
+        actor=actor_label(acting_user),
+        at=at,
+        reason=reason,
+    )
 
 
 def _require_text(value: str, what: str) -> str:
@@ -107,6 +125,7 @@ def submit_report(
         received_at=received_at or now,
         last_activity_at=now,
     )
+    _record_decision(report, "", acting_user=acting_user, at=report.received_at, reason="")
     deadlines.plan_deadlines(report, program)
     emails.mail_report_received(report, program)
     emails.mail_new_report_to_triagers(report)
@@ -118,7 +137,14 @@ def acknowledge_report(report: Report, *, acting_user: User, message: str = "") 
     """Tell the researcher a person has read the report: the first response."""
     report = _locked(report)
     now = timezone.now()
-    _move(report, Move.ACKNOWLEDGE, now=now, acknowledged_at=now)
+    _move(
+        report,
+        Move.ACKNOWLEDGE,
+        acting_user=acting_user,
+        now=now,
+        reason=message.strip(),
+        acknowledged_at=now,
+    )
     deadlines.meet_deadlines(report, Kind.FIRST_RESPONSE)
     _record(
         report,
@@ -137,7 +163,14 @@ def request_information(report: Report, *, acting_user: User, question: str) -> 
     report = _locked(report)
     now = timezone.now()
     previous = report.status
-    _move(report, Move.REQUEST_INFORMATION, now=now, status_before_info_request=previous)
+    _move(
+        report,
+        Move.REQUEST_INFORMATION,
+        acting_user=acting_user,
+        now=now,
+        reason=question,
+        status_before_info_request=previous,
+    )
     if report.acknowledged_at is None:
         report.acknowledged_at = now
         report.save(update_fields=["acknowledged_at"])
@@ -157,7 +190,13 @@ def add_researcher_reply(report: Report, *, acting_user: User, body: str) -> Mes
         raise PermissionDenied("Only the researcher who reported it may reply as the researcher.")
     now = timezone.now()
     if report.status == Report.Status.NEEDS_INFO:
-        _move(report, Move.ANSWER_INFORMATION_REQUEST, now=now, status_before_info_request="")
+        _move(
+            report,
+            Move.ANSWER_INFORMATION_REQUEST,
+            acting_user=acting_user,
+            now=now,
+            status_before_info_request="",
+        )
         deadlines.resume_deadlines(report)
     else:
         report.last_activity_at = now
@@ -188,7 +227,9 @@ def triage_report(
     _move(
         report,
         Move.TRIAGE,
+        acting_user=acting_user,
         now=now,
+        reason=f"Severity {severity.name}" + (f", CVSS {score.vector}" if score else ""),
         severity=severity,
         category=category or report.category,
         cvss_vector=score.vector if score else "",
@@ -226,7 +267,9 @@ def mark_duplicate(report: Report, *, acting_user: User, original: Report) -> Re
     _move(
         report,
         Move.MARK_DUPLICATE,
+        acting_user=acting_user,
         now=now,
+        reason=f"Duplicate of {original.public_id}",
         resolution=Resolution.DUPLICATE,
         duplicate_of=original,
         closed_at=now,
@@ -257,7 +300,15 @@ def resolve_report(report: Report, *, acting_user: User, message: str = "") -> R
     """Record that the vulnerability is fixed."""
     report = _locked(report)
     now = timezone.now()
-    _move(report, Move.RESOLVE, now=now, resolution=Resolution.FIXED, resolved_at=now)
+    _move(
+        report,
+        Move.RESOLVE,
+        acting_user=acting_user,
+        now=now,
+        reason=message.strip(),
+        resolution=Resolution.FIXED,
+        resolved_at=now,
+    )
     deadlines.meet_deadlines(report, Kind.RESOLUTION)
     _record(
         report,
@@ -285,7 +336,9 @@ def close_report(
     _move(
         report,
         Move.CLOSE,
+        acting_user=acting_user,
         now=now,
+        reason=message.strip(),
         resolution=resolution,
         closed_at=now,
         acknowledged_at=report.acknowledged_at or now,
@@ -312,7 +365,9 @@ def reopen_report(report: Report, *, acting_user: User, reason: str) -> Report:
     _move(
         report,
         Move.REOPEN,
+        acting_user=acting_user,
         now=now,
+        reason=reason,
         resolution=Resolution.NONE,
         duplicate_of=None,
         resolved_at=None,

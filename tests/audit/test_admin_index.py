@@ -1,4 +1,5 @@
-"""Program admins see on the admin's first page how long audit history is kept."""
+"""Program admins see on the admin's first page how long audit history is kept, and that
+decisions are kept longer."""
 
 import pytest
 from django.urls import reverse
@@ -18,7 +19,9 @@ def test_program_admins_see_how_long_history_is_kept_on_the_admin_index(
     assertContains(
         response,
         '<p class="history-retention">'
-        "History is kept for 365 days (AUDIT_RETENTION_DAYS), then deleted.</p>",
+        "History is kept for 365 days (AUDIT_RETENTION_DAYS), then deleted; the decisions on "
+        "reports and payouts (who moved them, when, why) are kept as long as the reports and "
+        "payouts.</p>",
         html=True,
     )
 

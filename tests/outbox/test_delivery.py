@@ -24,7 +24,7 @@ def _queue(**overrides):
     fields = {
         "to": "alice@example.test",
         "template": "report_updated",
-        "context": {"public_id": "VR-TEST", "report": {"title": "Fish & chips"}, "status": "x"},
+        "context": {"public_id": "VR-TEST", "title": "Fish & chips", "status": "x"},
         "report_public_id": "VR-TEST",
     }
     fields.update(overrides)
@@ -53,9 +53,7 @@ def test_text_mail_is_not_html_escaped_and_html_mail_is():
 
 
 def test_the_subject_is_one_line_even_if_a_title_carries_newlines():
-    queued = _queue(
-        template="new_report", context={"public_id": "VR-X", "report": {"title": "a\nBcc: x"}}
-    )
+    queued = _queue(template="new_report", context={"public_id": "VR-X", "title": "a\nBcc: x"})
 
     assert "\n" not in queued.subject
 

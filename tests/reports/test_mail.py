@@ -98,7 +98,7 @@ def test_the_assignee_is_told_of_an_assignment_and_of_the_researchers_reply(
 
     to_triager = _to(_sent(), triager.email)
     assert [m.subject.split("] ")[1] for m in to_triager] == [
-        f"Assigned to you: {report.title}",
+        "Assigned to you",
         "The researcher replied",
     ]
 
