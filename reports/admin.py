@@ -508,15 +508,37 @@ class ReportAdmin(BlindIndexSearchMixin, SimpleHistoryAdmin):
 
 @admin.register(Message)
 class MessageAdmin(SimpleHistoryAdmin):
+    """The thread, read-only but for a superuser's audited correction or removal."""
+
     list_display = ("report", "visibility", "author", "created_at")
     list_filter = ("visibility",)
     list_select_related = ("report", "author")
     search_fields = ("report__public_id",)
-    readonly_fields = ("report", "visibility", "author", "body", "created_at")
+    fields = ("report", "visibility", "author", "body", "created_at")
+    readonly_fields = ("report", "author", "created_at")
 
     def has_add_permission(self, request):
         # Messages are written on their report's page, through the workflow services.
         return False
+
+    def has_change_permission(self, request, obj=None):
+        # Not a permission a role could be given by mistake: the thread is the record.
+        return request.user.is_active and request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        services.correct_message(
+            obj, body=obj.body, visibility=obj.visibility, acting_user=request.user
+        )
+
+    def delete_model(self, request, obj):
+        services.delete_message(obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for message in queryset:
+            services.delete_message(message, acting_user=request.user)
 
 
 @admin.register(Attachment)

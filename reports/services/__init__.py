@@ -2,7 +2,8 @@
 
 Admin actions, the portal, mail intake and tasks call these functions; nothing else writes a
 report's status. ``workflow`` holds the moves of the transition table; ``researchers`` what
-researchers bring (reports with files, replies, their account link and payment details).
+researchers bring (reports with files, replies, their account link and payment details);
+``thread`` a superuser's rare correction of a message.
 """
 
 from reports.services.researchers import (
@@ -13,6 +14,7 @@ from reports.services.researchers import (
     submit_report_with_attachments,
     update_payment_details,
 )
+from reports.services.thread import correct_message, delete_message
 from reports.services.workflow import (
     CLOSING_RESOLUTIONS,
     Submission,
@@ -39,6 +41,8 @@ __all__ = [
     "assign_report",
     "attach_files",
     "close_report",
+    "correct_message",
+    "delete_message",
     "link_reporter_to_user",
     "mark_duplicate",
     "record_report_received_by_email",
