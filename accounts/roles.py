@@ -20,8 +20,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     TRIAGER: [
         *_VIEW_PROGRAM,
         "reports.view_reporter",
-        "reports.add_reporter",
-        "reports.change_reporter",
         "reports.view_report",
         "reports.add_report",
         "reports.change_report",
@@ -55,6 +53,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for action in ("view", "add", "change", "delete")
         ),
         "reports.view_reporter",
+        "reports.relink_reporter",
         "reports.view_report",
         "reports.view_deadline",
         "bounty.view_award",

@@ -103,6 +103,7 @@ ADMIN_CUSTOM_VIEWS = {
     "admin:reports_report_received_by_email": "reports.add_report",
     "admin:reports_attachment_download": "reports.view_attachment",
     "admin:auth_user_password_change": "accounts.change_user",
+    "admin:reports_reporter_relink": "reports.relink_reporter",
 }
 # What finance does, which the reference program keeps from triagers.
 FINANCE_VIEWS = {

@@ -7,10 +7,12 @@ researchers bring (reports with files, replies, their account link and payment d
 """
 
 from reports.services.researchers import (
+    RELINK_PERMISSION,
     add_researcher_reply_with_attachments,
     attach_files,
     link_reporter_to_user,
     record_report_received_by_email,
+    relink_reporter,
     submit_report_with_attachments,
     update_payment_details,
 )
@@ -33,6 +35,7 @@ from reports.services.workflow import (
 
 __all__ = [
     "CLOSING_RESOLUTIONS",
+    "RELINK_PERMISSION",
     "Submission",
     "acknowledge_report",
     "add_researcher_reply",
@@ -46,6 +49,7 @@ __all__ = [
     "link_reporter_to_user",
     "mark_duplicate",
     "record_report_received_by_email",
+    "relink_reporter",
     "reopen_report",
     "request_information",
     "resolve_report",
