@@ -134,6 +134,7 @@ class ReporterAdmin(EncryptedObjectLogMixin, BlindIndexSearchMixin, SimpleHistor
                 for field, problems in error.message_dict.items():
                     form.add_error({"user": "account"}.get(field, field), problems)
             else:
+                self.log_change(request, reporter, "Re-linked to another account.")
                 self.message_user(
                     request,
                     "Re-linked; the old and the new address have been told.",

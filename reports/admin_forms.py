@@ -134,7 +134,8 @@ class RelinkForm(forms.Form):
     )
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Kept in the record's history and sent to the old and the new address.",
+        help_text="Kept in the record's history, which is not encrypted, and sent to the old "
+        "and the new address: no contact or payment details here.",
     )
 
     def clean_account(self):
