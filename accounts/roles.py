@@ -1,4 +1,13 @@
-"""Staff roles as groups with permissions: the single definition of who may do what."""
+"""Staff roles as groups with permissions: the single definition of who may do what.
+
+``ROLE_PERMISSIONS`` is what each role holds; ``ADMIN_RIGHTS`` what every admin page and action
+asks for; ``ROLES_GRANTED_BY`` who may hand a role to someone else. Together they say, for every
+role, what it may do in the admin: ``tests/accounts/test_roles.py`` holds the admin to them, and
+``manage.py role_table`` prints them for the README.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
@@ -20,8 +29,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     TRIAGER: [
         *_VIEW_PROGRAM,
         "reports.view_reporter",
-        "reports.add_reporter",
-        "reports.change_reporter",
         "reports.view_report",
         "reports.add_report",
         "reports.change_report",
@@ -55,6 +62,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for action in ("view", "add", "change", "delete")
         ),
         "reports.view_reporter",
+        "reports.relink_reporter",
         "reports.view_report",
         "reports.view_deadline",
         "bounty.view_award",
@@ -71,6 +79,137 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "axes.view_accessfailurelog",
     ],
 }
+
+
+# Who may give a role to someone else (and take it away). Superusers give every role and superuser
+# status itself; nobody changes their own roles (accounts.services.grant_role).
+ROLES_GRANTED_BY: dict[str, set[str]] = {
+    PROGRAM_ADMIN: {TRIAGER},
+}
+
+# Asked for by admin rights that only a superuser has, whatever permissions a role is given.
+SUPERUSER = "superuser"
+
+
+@dataclass(frozen=True)
+class AdminRights:
+    """The permission each right on one admin model, and each of its actions, asks for.
+
+    ``None`` is nobody, superusers included: those records change only through their services.
+    """
+
+    view: str | None = None
+    add: str | None = None
+    change: str | None = None
+    delete: str | None = None
+    actions: Mapping[str, str] = field(default_factory=dict)
+
+    def rights(self) -> dict[str, str | None]:
+        return {"view": self.view, "add": self.add, "change": self.change, "delete": self.delete}
+
+
+def _every_right(model: str, **actions: str) -> AdminRights:
+    """Ask the model's own view/add/change/delete permissions, as a plain ModelAdmin does."""
+    app_label, model_name = model.split(".")
+    return AdminRights(
+        **{right: f"{app_label}.{right}_{model_name}" for right in ("view", "add", "change")},
+        delete=f"{app_label}.delete_{model_name}",
+        actions={"delete_selected": f"{app_label}.delete_{model_name}", **actions},
+    )
+
+
+# Every model in the admin, by its label. A model or action missing here fails the role test.
+ADMIN_RIGHTS: dict[str, AdminRights] = {
+    "account.emailaddress": _every_right(
+        "account.emailaddress", make_verified="account.change_emailaddress"
+    ),
+    "accounts.user": _every_right("accounts.user"),
+    "auth.group": _every_right("auth.group"),
+    "axes.accessattempt": AdminRights(
+        view="axes.view_accessattempt",
+        change="axes.change_accessattempt",
+        delete="axes.delete_accessattempt",
+        actions={
+            "unlock": "axes.delete_accessattempt",
+            "cleanup_expired_attempts": "axes.delete_accessattempt",
+        },
+    ),
+    "axes.accessfailurelog": AdminRights(
+        view="axes.view_accessfailurelog",
+        change="axes.change_accessfailurelog",
+        delete="axes.delete_accessfailurelog",
+        actions={"delete_selected": "axes.delete_accessfailurelog"},
+    ),
+    "axes.accesslog": AdminRights(
+        view="axes.view_accesslog",
+        change="axes.change_accesslog",
+        delete="axes.delete_accesslog",
+        actions={"delete_selected": "axes.delete_accesslog"},
+    ),
+    "bounty.award": AdminRights(view="bounty.view_award"),
+    "bounty.category": _every_right("bounty.category"),
+    "bounty.payout": AdminRights(
+        view="bounty.view_payout", actions={"download_instructions": "bounty.pay_payout"}
+    ),
+    "bounty.payoutapproval": AdminRights(view="bounty.view_payoutapproval"),
+    "bounty.payoutawaitingmyapproval": AdminRights(
+        view="bounty.approve_payout",
+        actions={"approve": "bounty.approve_payout", "reject": "bounty.approve_payout"},
+    ),
+    # Adding is offered only while there is no program: one program per deployment.
+    "bounty.program": AdminRights(
+        view="bounty.view_program", add="bounty.add_program", change="bounty.change_program"
+    ),
+    "bounty.severity": _every_right("bounty.severity"),
+    "mfa.authenticator": _every_right("mfa.authenticator"),
+    "outbox.outgoingmail": AdminRights(
+        view="outbox.view_outgoingmail",
+        change="outbox.change_outgoingmail",
+        actions={"retry_now": "outbox.change_outgoingmail"},
+    ),
+    "reports.attachment": AdminRights(
+        view="reports.view_attachment",
+        change="reports.change_attachment",
+        delete="reports.delete_attachment",
+        actions={"delete_selected": "reports.delete_attachment"},
+    ),
+    "reports.deadline": AdminRights(
+        view="reports.view_deadline",
+        change="reports.change_deadline",
+        delete="reports.delete_deadline",
+        actions={"delete_selected": "reports.delete_deadline"},
+    ),
+    # The thread is the record: a correction or removal is a superuser's, and audited.
+    "reports.message": AdminRights(
+        view="reports.view_message",
+        change=SUPERUSER,
+        delete=SUPERUSER,
+        actions={"delete_selected": SUPERUSER},
+    ),
+    "reports.report": AdminRights(
+        view="reports.view_report",
+        change="reports.change_report",
+        delete="reports.delete_report",
+        actions={
+            "delete_selected": "reports.delete_report",
+            "assign_to_me": "reports.change_report",
+            "acknowledge": "reports.change_report",
+            "close_as_spam": "reports.change_report",
+        },
+    ),
+    # Who a researcher is changes only by a program admin's re-link, with a reason.
+    "reports.reporter": AdminRights(
+        view="reports.view_reporter",
+        delete="reports.delete_reporter",
+        actions={"delete_selected": "reports.delete_reporter"},
+    ),
+    "socialaccount.socialaccount": _every_right("socialaccount.socialaccount"),
+}
+
+
+def role_may(role: str, permission: str | None) -> bool:
+    """Say whether holding ``role`` alone satisfies what an admin right asks for."""
+    return permission is not None and permission in ROLE_PERMISSIONS[role]
 
 
 def _permissions(codes: list[str]) -> list[Permission]:

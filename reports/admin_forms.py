@@ -125,3 +125,21 @@ class EmailedReportForm(SubmissionForm):
     steps_to_reproduce = forms.CharField(widget=forms.Textarea)
     impact = forms.CharField(widget=forms.Textarea, required=False)
     cvss_vector = forms.CharField(label="CVSS vector", max_length=255, required=False)
+
+
+class RelinkForm(forms.Form):
+    account = forms.EmailField(
+        label="Address of the account to link",
+        help_text="The researcher's other account, signed up and with a verified address.",
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept in the record's history, which is not encrypted, and sent to the old "
+        "and the new address: no contact or payment details here.",
+    )
+
+    def clean_account(self):
+        user = User.objects.filter(email__iexact=self.cleaned_data["account"].strip()).first()
+        if user is None:
+            raise ValidationError("No account has that address.")
+        return user

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts import roles
 from bounty.models import Program
 from outbox.services import queue_mail
-from reports.models import Deadline, Message, Report
+from reports.models import Deadline, Message, Report, Reporter
 
 PORTAL_REPORT_PATH = "/portal/reports/{public_id}/"
 ADMIN_REPORT_PATH = "/admin/reports/report/{pk}/change/"
@@ -128,3 +128,17 @@ def mail_triage_digest(digest, *, day) -> int:
             dedupe_key=f"digest:{day.isoformat()}:{email}",
         )
     return len(recipients)
+
+
+def mail_reporter_relinked(reporter: Reporter, *, old_addresses: set[str], reason: str) -> None:
+    """Tell the old and the new address that the researcher's record moved to another account."""
+    for address in sorted(old_addresses | {reporter.email}):
+        queue_mail(
+            to=address,
+            template="reporter_relinked",
+            context={
+                "new_account": reporter.user.email,
+                "reason": reason,
+                "is_new_address": address == reporter.email,
+            },
+        )

@@ -66,7 +66,10 @@ class Reporter(models.Model):
     class Meta:
         # The email is encrypted, so ordering by it would order by ciphertext: at random.
         ordering = ["-created_at", "-pk"]
-        permissions = [("view_payment_details", "Can view researchers' payment details")]
+        permissions = [
+            ("view_payment_details", "Can view researchers' payment details"),
+            ("relink_reporter", "Can re-link a researcher to another account, giving a reason"),
+        ]
         constraints = [
             # One researcher per address, whatever its case (the index folds case). While a key
             # rotation is under way an address indexed under the old key and the same address

@@ -19,6 +19,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.models import User
+from accounts.services import why_not_manage
 from demo.world import seed_demo_world
 from reports.models import Report
 from tests.config.test_headers import STRICT_POLICY, content_security_policy
@@ -103,7 +105,12 @@ ADMIN_CUSTOM_VIEWS = {
     "admin:reports_report_received_by_email": "reports.add_report",
     "admin:reports_attachment_download": "reports.view_attachment",
     "admin:auth_user_password_change": "accounts.change_user",
+    "admin:accounts_user_roles": "accounts.change_user",
+    "admin:reports_reporter_relink": "reports.relink_reporter",
 }
+# Of those, the pages that take over or promote an account: also only for an account the user
+# may manage (accounts.services.why_not_manage), never their own.
+ADMIN_ACCOUNT_VIEWS = {"admin:auth_user_password_change", "admin:accounts_user_roles"}
 # What finance does, which the reference program keeps from triagers.
 FINANCE_VIEWS = {
     "admin:bounty_payoutawaitingmyapproval_changelist",
@@ -403,6 +410,10 @@ def _request_as(user):
 
 def _may(endpoint: Endpoint, user) -> bool:
     """Say whether the endpoint's ModelAdmin, or its table, lets ``user`` in."""
+    if endpoint.key in ADMIN_ACCOUNT_VIEWS:
+        account = User.objects.order_by("pk").first()
+        may_manage = why_not_manage(user, account) is None
+        return user.has_perm(ADMIN_CUSTOM_VIEWS[endpoint.key]) and may_manage
     if endpoint.key in ADMIN_CUSTOM_VIEWS:
         return user.has_perm(ADMIN_CUSTOM_VIEWS[endpoint.key])
     model_admin, request = endpoint.model_admin, _request_as(user)

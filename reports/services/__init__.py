@@ -2,17 +2,21 @@
 
 Admin actions, the portal, mail intake and tasks call these functions; nothing else writes a
 report's status. ``workflow`` holds the moves of the transition table; ``researchers`` what
-researchers bring (reports with files, replies, their account link and payment details).
+researchers bring (reports with files, replies, their account link and payment details);
+``thread`` a superuser's rare correction of a message.
 """
 
 from reports.services.researchers import (
+    RELINK_PERMISSION,
     add_researcher_reply_with_attachments,
     attach_files,
     link_reporter_to_user,
     record_report_received_by_email,
+    relink_reporter,
     submit_report_with_attachments,
     update_payment_details,
 )
+from reports.services.thread import correct_message, delete_message
 from reports.services.workflow import (
     CLOSING_RESOLUTIONS,
     Submission,
@@ -31,6 +35,7 @@ from reports.services.workflow import (
 
 __all__ = [
     "CLOSING_RESOLUTIONS",
+    "RELINK_PERMISSION",
     "Submission",
     "acknowledge_report",
     "add_researcher_reply",
@@ -39,9 +44,12 @@ __all__ = [
     "assign_report",
     "attach_files",
     "close_report",
+    "correct_message",
+    "delete_message",
     "link_reporter_to_user",
     "mark_duplicate",
     "record_report_received_by_email",
+    "relink_reporter",
     "reopen_report",
     "request_information",
     "resolve_report",

@@ -3,6 +3,8 @@
 Each function is one transaction; a refused file means nothing of the change is stored.
 """
 
+import logging
+
 from allauth.account.models import EmailAddress
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
@@ -13,6 +15,7 @@ from accounts.history import acting_user as history_user
 from accounts.history import audited
 from accounts.models import User
 from reports.attachments import check_uploads
+from reports.emails import mail_reporter_relinked
 from reports.models import Attachment, Message, Report, Reporter
 from reports.services.workflow import (
     Submission,
@@ -20,6 +23,8 @@ from reports.services.workflow import (
     add_researcher_reply,
     submit_report,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @audited
@@ -140,3 +145,49 @@ def add_researcher_reply_with_attachments(
     message = add_researcher_reply(report, acting_user=acting_user, body=body)
     attach_files(report, acting_user=acting_user, files=files, message=message)
     return message
+
+
+RELINK_PERMISSION = "reports.relink_reporter"
+
+
+@audited
+def relink_reporter(reporter: Reporter, *, user: User, reason: str, acting_user: User) -> Reporter:
+    """Give a researcher's record, reports and payouts with it, to another account of theirs.
+
+    Whoever the record points at is who gets paid, so this is a program admin's decision with a
+    written reason in the history, and both the old and the new address hear of it.
+    """
+    if not acting_user.has_perm(RELINK_PERMISSION):
+        raise PermissionDenied("Only a program admin re-links a researcher to another account.")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the record moves to another account."})
+    reporter = Reporter.objects.select_for_update().get(pk=reporter.pk)
+    if user.pk == reporter.user_id:
+        raise ValidationError({"user": "The record is already linked to that account."})
+    if user.is_staff or user.is_superuser:
+        # Staff who are their own researcher could propose and be paid their own award.
+        raise ValidationError({"user": "A staff account cannot be a researcher's."})
+    if Reporter.objects.filter(user=user).exists():
+        raise ValidationError({"user": "That account already has its own researcher record."})
+    new_address = user.email.strip().lower()
+    if Reporter.objects.filter(email_index__matches=new_address).exclude(pk=reporter.pk).exists():
+        raise ValidationError({"user": "Another researcher record has that account's address."})
+    old_addresses = {reporter.email, *([reporter.user.email] if reporter.user else [])}
+    old_account = reporter.user
+    reporter.user = user
+    reporter.email = new_address
+    reporter._change_reason = (
+        f"Re-linked by {acting_user.email} from account "
+        f"{old_account.pk if old_account else 'none'} to account {user.pk}: {reason}"
+    )
+    reporter.save(update_fields=["user", "email", "email_index"])
+    logger.info(
+        "%s re-linked reporter %s from account %s to account %s",
+        acting_user.email,
+        reporter.pk,
+        old_account.pk if old_account else None,
+        user.pk,
+    )
+    mail_reporter_relinked(reporter, old_addresses=old_addresses, reason=reason)
+    return reporter

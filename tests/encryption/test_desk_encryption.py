@@ -14,7 +14,13 @@ from encryption.fields import EncryptedFieldMixin
 from reports import services
 from reports.models import Reporter
 from tests.encryption.database import store_raw, stored_value
-from tests.factories import AttachmentFactory, PayoutFactory, ReporterFactory, ReportFactory
+from tests.factories import (
+    AttachmentFactory,
+    PayoutFactory,
+    ReporterFactory,
+    ReportFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -122,19 +128,21 @@ def test_the_admin_finds_a_researchers_rows_by_their_whole_email(client, superus
     assert found("grace") == set()
 
 
-def test_editing_a_researcher_in_the_admin_logs_no_contact_details(client, triager):
+def test_relinking_a_researcher_in_the_admin_logs_no_contact_details(client, program_admin):
     reporter = ReporterFactory(user=None, email="ivan@example.test", display_name="Ivan")
-    client.force_login(triager)
+    account = UserFactory(email="ivan.new@example.test")
+    client.force_login(program_admin)
 
     response = client.post(
-        reverse("admin:reports_reporter_change", args=[reporter.pk]),
-        {"email": "ivan@example.test", "display_name": "Ivan Secret-Name", "user": ""},
+        reverse("admin:reports_reporter_relink", args=[reporter.pk]),
+        {"account": account.email, "reason": "Asked by phone."},
     )
 
     assert response.status_code == 302
     entry = LogEntry.objects.get()
     assert entry.object_repr == f"reporter #{reporter.pk}"
     assert "Ivan" not in entry.change_message
+    assert "ivan" not in entry.change_message
 
 
 # Loud failure

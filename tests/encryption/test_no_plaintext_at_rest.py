@@ -101,7 +101,7 @@ def test_whoever_may_read_it_still_reads_the_secret(client, desk, researcher, tr
     assert f"The answer: {SECRET}" in portal_page
     assert b"".join(download.streaming_content) == f"proof: {SECRET}\n".encode()
     assert f"Internal note: {SECRET}" in admin_page
-    assert desk.emailed_reporter.display_name == f"Edited {SECRET}"
+    assert desk.emailed_reporter.display_name == f"Name {SECRET}"
     assert desk.rejected.rejection_reason == f"Rejected because {SECRET}"
     assert desk.paid.award.justification == f"Bounty because {SECRET}"
 
