@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reports", "0004_reporter_email_unique"),
+        ("reports", "0009_backfill_report_status_changes"),
     ]
 
     operations = [
