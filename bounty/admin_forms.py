@@ -48,8 +48,9 @@ class PaymentForm(forms.Form):
 class SettlementForm(forms.Form):
     settlement = forms.FileField(
         label="Settlement CSV",
-        help_text="A header row with the columns reference, amount, currency and "
-        "payment_reference (others are ignored): reference is the payment instruction's.",
+        help_text="A header row with the columns batch, reference, amount, currency and "
+        "payment_reference (others are ignored): batch and reference are those of the line in "
+        "the payment batch file.",
     )
 
     def clean_settlement(self):
