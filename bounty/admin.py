@@ -12,7 +12,14 @@ from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
 from bounty import selectors, services
-from bounty.admin_forms import PaymentForm, ProposeAwardForm, RejectionForm, SettlementForm
+from bounty.admin_forms import (
+    ApprovalQueueActionForm,
+    PaymentForm,
+    ProposeAwardForm,
+    RejectionForm,
+    SettlementForm,
+    destination_shown_at,
+)
 from bounty.models import (
     Award,
     Category,
@@ -401,6 +408,7 @@ class PayoutAwaitingMyApprovalAdmin(admin.ModelAdmin):
     )
     list_display_links = None
     actions = ["approve", "reject"]
+    action_form = ApprovalQueueActionForm
     fields = ("award", "reporter", "amount", "currency", "approvals_required", "created_at")
     readonly_fields = fields
 
@@ -492,11 +500,14 @@ class PayoutAwaitingMyApprovalAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve the selected payouts", permissions=["approve"])
     def approve(self, request, queryset):
+        shown_at = destination_shown_at(request.POST)
         self._decide_each(
             request,
             queryset,
             "Approved",
-            lambda payout: services.approve_payout(payout, acting_user=request.user),
+            lambda payout: services.approve_payout(
+                payout, acting_user=request.user, destination_shown_at=shown_at
+            ),
         )
 
     @admin.action(description="Reject the selected payouts…", permissions=["approve"])

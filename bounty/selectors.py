@@ -19,7 +19,8 @@ def current_program() -> Program:
     return program
 
 
-BATCH_LINES_PER_FETCH = 2000
+# Memory while a batch file streams is bounded by one fetch of this many lines, at any size.
+BATCH_LINES_PER_FETCH = 1000
 APPROVED_NOT_PAID = (Payout.Status.APPROVED, Payout.Status.INSTRUCTED)
 SEEN_BY_RESEARCHER = (Payout.Status.APPROVED, Payout.Status.INSTRUCTED, Payout.Status.PAID)
 
@@ -46,7 +47,21 @@ def payouts_awaiting_approval_by(user, among: QuerySet | None = None) -> QuerySe
 
 def batch_lines(batch: PaymentBatch) -> QuerySet[PaymentBatchLine]:
     """Return a batch's lines in the order they were exported, with what their rows show."""
-    return batch.lines.select_related("payout__reporter").order_by("pk")
+    return (
+        batch.lines.select_related("payout__reporter")
+        .only(
+            "batch_id",
+            "reference",
+            "voided_at",
+            "payout__amount",
+            "payout__currency",
+            "payout__destination_method",
+            "payout__destination_details",
+            "payout__reporter__email",
+            "payout__reporter__display_name",
+        )
+        .order_by("pk")
+    )
 
 
 def payouts_for_report(report) -> QuerySet[Payout]:

@@ -13,7 +13,7 @@ defence. Side effects (mail, the instruction task) leave only when the transacti
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import partial
@@ -265,9 +265,15 @@ def propose_award(
 
 
 @audited
-def approve_payout(payout: Payout, *, acting_user: User) -> Payout:
+def approve_payout(
+    payout: Payout, *, acting_user: User, destination_shown_at: datetime | None = None
+) -> Payout:
     """Approve a payout; with the last approval it needs it is approved, the researcher is told,
-    and its payment instruction is requested. Approving again changes nothing."""
+    and its payment instruction is requested. Approving again changes nothing.
+
+    ``destination_shown_at`` says when the approver was shown the payout's destination: an
+    approval covers what they saw, so it is refused if the destination changed since.
+    """
     _require_permission(acting_user, APPROVE_PERMISSION, "approve payouts")
     payout = _locked(payout)
     _refuse_own_proposal(payout, acting_user)
@@ -275,6 +281,13 @@ def approve_payout(payout: Payout, *, acting_user: User) -> Payout:
     if mine is not None and mine.decision == PayoutApproval.Decision.APPROVE:
         return payout
     _check_move(payout, S.APPROVED)
+    renewed_at = payout.destination_renewed_at
+    if destination_shown_at is not None and renewed_at and renewed_at > destination_shown_at:
+        raise ValidationError(
+            "The researcher changed their payment details after the page was shown: look at "
+            "the new destination before approving.",
+            code="destination_changed",
+        )
     now = timezone.now()
     PayoutApproval.objects.create(
         payout=payout,

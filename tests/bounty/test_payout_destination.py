@@ -3,9 +3,12 @@ its award was proposed, and a change of them before the payment voids the approv
 makes it: the researcher, or an account a reporter was re-linked to."""
 
 import csv
+import html
 import io
+import re
 
 import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
 from bounty import selectors, services
@@ -22,6 +25,7 @@ pytestmark = pytest.mark.django_db
 S = Payout.Status
 VICTIM_IBAN = "IBAN DE89 3704 0044 0532 0130 00"
 ATTACKER_PAYPAL = "attacker@evil.example"
+SHOWN_AT = re.compile(r'name="destination_shown_at" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -236,3 +240,37 @@ def test_a_rejected_payout_stays_rejected(payout, reporter, researcher, finance_
 
     payout.refresh_from_db()
     assert payout.status == S.REJECTED
+
+
+def _queue_approve(client, payout, shown_at):
+    return client.post(
+        reverse("admin:bounty_payoutawaitingmyapproval_changelist"),
+        {
+            "action": "approve",
+            ACTION_CHECKBOX_NAME: [payout.pk],
+            "index": 0,
+            "destination_shown_at": shown_at,
+        },
+        follow=True,
+    )
+
+
+def test_an_approval_from_a_page_shown_before_the_details_changed_is_refused(
+    client, payout, reporter, researcher, finance_user
+):
+    queue = reverse("admin:bounty_payoutawaitingmyapproval_changelist")
+    client.force_login(finance_user)
+    page = client.get(queue).content.decode()
+    shown_at = html.unescape(SHOWN_AT.search(page)[1])
+    _redirect(reporter, researcher)
+
+    refused = _queue_approve(client, payout, shown_at).content.decode()
+
+    assert "changed their payment details after the page was shown" in refused
+    payout.refresh_from_db()
+    assert payout.status == S.AWAITING_APPROVAL
+    assert not payout.approvals.filter(voided_at__isnull=True).exists()
+    shown_again = html.unescape(SHOWN_AT.search(client.get(queue).content.decode())[1])
+    _queue_approve(client, payout, shown_again)
+    payout.refresh_from_db()
+    assert payout.status == S.APPROVED
