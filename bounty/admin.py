@@ -1,3 +1,5 @@
+import dataclasses
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from bounty import selectors, services
 from bounty.admin_forms import (
@@ -113,6 +116,17 @@ class PayoutApprovalInline(admin.TabularInline):
 
 def may_see_payment_details(request) -> bool:
     return request.user.has_perm("reports.view_payment_details")
+
+
+DESTINATION_FIELDS = ("destination_method", "destination_details")
+
+
+class HistoryWithoutDestination(HistoricalRecordContextHelper):
+    """Leave the payout's destination out of the history page's list of changes."""
+
+    def context_for_delta_changes(self, delta):
+        kept = [change for change in delta.changes if change.field not in DESTINATION_FIELDS]
+        return super().context_for_delta_changes(dataclasses.replace(delta, changes=kept))
 
 
 def _form_page(request, model_admin, *, title, form, subject="", submit_label="", extra=None):
@@ -242,7 +256,6 @@ class PayoutAdmin(BlindIndexSearchMixin, SimpleHistoryAdmin):
         "approvals_required",
         "approved_at",
         "escalated_at",
-        "destination",
         "destination_renewed_at",
         "instruction_reference",
         "instructed_at",
@@ -274,9 +287,15 @@ class PayoutAdmin(BlindIndexSearchMixin, SimpleHistoryAdmin):
         return obj.award.report.public_id
 
     def get_readonly_fields(self, request, obj=None):
+        # Where the money goes is finance's to see, like the researcher's payment details.
         if may_see_payment_details(request):
-            return (*self.readonly_fields, "destination_account")
+            return (*self.readonly_fields, "destination", "destination_account")
         return self.readonly_fields
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        if may_see_payment_details(request):
+            return super().get_historical_record_context_helper(request, historical_record)
+        return HistoryWithoutDestination(self.model, historical_record)
 
     @admin.display(description="Destination (approved)")
     def destination(self, obj):

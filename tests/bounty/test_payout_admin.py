@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from bounty import services
 from bounty.models import Award, PaymentBatch, Payout
+from reports import services as report_services
 from tests.bounty.awarding import approved, instructed, propose, triaged_report
 from tests.factories import PayoutFactory, ReporterFactory
 
@@ -181,9 +182,13 @@ def test_finance_sees_the_approved_destination_on_the_payout_page(client, payout
 
 
 def test_payment_details_appear_in_no_payout_page_for_staff_outside_finance(
-    client, payout, finance_user, triager, program_admin
+    client, payout, finance_user, triager, program_admin, researcher
 ):
     instructed(payout, finance_user)
+    # The history of a change of destination would show both, before and after.
+    report_services.update_payment_details(
+        researcher.reporter, acting_user=researcher, method="other", details=f"{SECRET}-NEW"
+    )
     for who in (triager, program_admin):
         client.force_login(who)
         pages = [
@@ -196,6 +201,7 @@ def test_payment_details_appear_in_no_payout_page_for_staff_outside_finance(
         for response in pages:
             assert response.status_code == 200
             assert SECRET.encode() not in response.content
+            assert b"Bank transfer" not in response.content
 
 
 def test_payment_details_stay_off_the_list_and_history_pages_for_finance(
