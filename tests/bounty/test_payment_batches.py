@@ -124,3 +124,39 @@ def test_two_exports_at_the_same_instant_take_each_payout_once(
     assert batch.number == 1
     lines = PaymentBatchLine.objects.all()
     assert sorted(line.payout_id for line in lines) == sorted(p.pk for p in payouts)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_of_details_during_an_export_leaves_no_line_to_pay(
+    submit, triager, finance_user, researcher, monkeypatch
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite has no row locks and serialises writers anyway")
+    from bounty import tasks
+    from outbox import tasks as outbox_tasks
+    from reports import services as report_services
+
+    monkeypatch.setattr(tasks.create_payment_instruction_task, "delay", lambda payout_id: None)
+    monkeypatch.setattr(outbox_tasks.deliver_mail_task, "delay", lambda mail_id: None)
+    report_services.update_payment_details(
+        researcher.reporter, acting_user=researcher, method="bank_transfer", details="IBAN OLD"
+    )
+    payouts = _instructed_payouts(submit, triager, finance_user, 3)
+
+    errors = race(
+        lambda: services.export_payment_batches(acting_user=finance_user),
+        lambda: report_services.update_payment_details(
+            researcher.reporter, acting_user=researcher, method="paypal", details="new@example.test"
+        ),
+    )
+
+    assert errors == []
+    # Whichever came first, the old destination is payable from no line and the new one only
+    # after new approval.
+    assert not PaymentBatchLine.objects.filter(voided_at__isnull=True).exists()
+    for payout in payouts:
+        payout.refresh_from_db()
+        assert (payout.status, payout.destination_details) == (
+            S.AWAITING_APPROVAL,
+            "new@example.test",
+        )
