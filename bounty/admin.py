@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
@@ -560,11 +561,11 @@ class PayoutAwaitingMyApprovalAdmin(admin.ModelAdmin):
 
 @admin.register(PayoutApproval)
 class PayoutApprovalAdmin(SimpleHistoryAdmin):
-    list_display = ("payout", "approver", "decision", "decided_at")
+    list_display = ("payout", "approver", "decision", "decided_at", "voided_at")
     list_filter = ("decision",)
     list_select_related = ("payout__reporter", "approver")
     search_fields = ("approver__email", "payout__award__report__public_id")
-    readonly_fields = ("payout", "approver", "decision", "reason", "decided_at")
+    readonly_fields = ("payout", "approver", "decision", "reason", "decided_at", "voided_at")
 
     def has_add_permission(self, request):
         return False
@@ -655,9 +656,10 @@ class PaymentBatchAdmin(SimpleHistoryAdmin):
             self.message_user(
                 request,
                 format_html(
-                    '{}: {} payouts, {} {}. <a href="{}">Download it</a>.',
+                    '{}: {}, {} {}. <a href="{}">Download it</a>.',
                     batch,
-                    batch.count,
+                    ngettext("%(count)d payout", "%(count)d payouts", batch.count)
+                    % {"count": batch.count},
                     batch.total,
                     batch.currency,
                     reverse("admin:bounty_paymentbatch_download", args=[batch.number]),

@@ -357,7 +357,7 @@ def test_the_export_button_makes_a_batch_finance_downloads(client, payout, finan
     listing = client.post(EXPORT, follow=True).content.decode()
 
     batch = PaymentBatch.objects.get()
-    assert "Payment batch 1: 1 payouts, 300.00 USD" in listing
+    assert "Payment batch 1: 1 payout, 300.00 USD" in listing
     response, rows = _download(client, batch)
     assert response["Content-Type"].startswith("text/csv")
     assert response["Content-Disposition"] == ('attachment; filename="payment-batch-00001-USD.csv"')
