@@ -27,7 +27,7 @@ MAX_SETTLEMENT_ROWS = 5000
 # Rows are handed to the response in chunks of this many: few writes, and memory that does not
 # grow with the batch.
 ROWS_PER_CHUNK = 500
-PAY, VOID = "pay", "void: do not pay"
+PAY, VOID, NO_ACCOUNT = "pay", "void: do not pay", "no account given: do not pay"
 ORIGINAL, REDOWNLOAD = "original", "re-download"
 # A spreadsheet evaluates a cell starting with one of these as a formula: a researcher could
 # name themselves "=HYPERLINK(...)" and have finance's spreadsheet run it (CSV injection).
@@ -61,7 +61,15 @@ class _Rows:
         return row
 
 
-def _instruction_row(batch: PaymentBatch, line: PaymentBatchLine, copy: str) -> list[str]:
+def _line_status(line: PaymentBatchLine) -> str:
+    if line.voided_at is not None:
+        return VOID
+    # Approved before the researcher said where to send it: their first payment details will
+    # void this line and send the payout back for approval.
+    return PAY if line.payout.destination_details else NO_ACCOUNT
+
+
+def _instruction_row(batch: PaymentBatch, line: PaymentBatchLine, copy: str) -> list:
     payout = line.payout
     void = line.voided_at is not None
     # A void line's payout points elsewhere now, at a destination nobody approved for this
@@ -74,7 +82,7 @@ def _instruction_row(batch: PaymentBatch, line: PaymentBatchLine, copy: str) -> 
         payout.currency,
         destination_method_label(payout.destination_method),
         "" if void else payout.destination_details,
-        VOID if void else PAY,
+        _line_status(line),
         copy,
     ]
 

@@ -103,6 +103,12 @@ def test_a_batch_holds_the_instructed_payouts_of_its_currency_and_counts_them(
     assert {line.payout for line in batch.lines.all()} == {payout, another_payout}
 
 
+def test_a_payout_approved_before_the_researcher_gave_an_account_is_not_to_be_paid(batch):
+    rows = _export(batch)
+
+    assert [(row[6], row[7]) for row in rows[1:]] == [("", "no account given: do not pay")] * 2
+
+
 @pytest.mark.parametrize(
     "name",
     [
