@@ -1,26 +1,41 @@
+import dataclasses
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.db import IntegrityError
+from django.db.models import Count
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from bounty import selectors, services
-from bounty.admin_forms import PaymentForm, ProposeAwardForm, RejectionForm, SettlementForm
+from bounty.admin_forms import (
+    ApprovalQueueActionForm,
+    PaymentForm,
+    ProposeAwardForm,
+    RejectionForm,
+    SettlementForm,
+    destination_shown_at,
+)
 from bounty.models import (
     Award,
     Category,
+    PaymentBatch,
+    PaymentBatchDownload,
     Payout,
     PayoutApproval,
     PayoutAwaitingMyApproval,
     Program,
     Severity,
 )
-from bounty.payment_csv import write_payment_instructions
+from bounty.payment_csv import batch_filename, destination_method_label, stream_payment_batch
 from encryption.admin import BlindIndexSearchMixin
 from reports.models import Report
 
@@ -91,7 +106,7 @@ class PayoutApprovalInline(admin.TabularInline):
     model = PayoutApproval
     extra = 0
     can_delete = False
-    fields = ("approver", "decision", "reason", "decided_at")
+    fields = ("approver", "decision", "reason", "decided_at", "voided_at")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -99,6 +114,21 @@ class PayoutApprovalInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+def may_see_payment_details(request) -> bool:
+    return request.user.has_perm("reports.view_payment_details")
+
+
+DESTINATION_FIELDS = ("destination_method", "destination_details")
+
+
+class HistoryWithoutDestination(HistoricalRecordContextHelper):
+    """Leave the payout's destination out of the history page's list of changes."""
+
+    def context_for_delta_changes(self, delta):
+        kept = [change for change in delta.changes if change.field not in DESTINATION_FIELDS]
+        return super().context_for_delta_changes(dataclasses.replace(delta, changes=kept))
 
 
 def _form_page(request, model_admin, *, title, form, subject="", submit_label="", extra=None):
@@ -228,7 +258,7 @@ class PayoutAdmin(BlindIndexSearchMixin, SimpleHistoryAdmin):
         "approvals_required",
         "approved_at",
         "escalated_at",
-        "payment_method",
+        "destination_renewed_at",
         "instruction_reference",
         "instructed_at",
         "payment_reference",
@@ -237,7 +267,6 @@ class PayoutAdmin(BlindIndexSearchMixin, SimpleHistoryAdmin):
         "created_at",
         "updated_at",
     )
-    actions = ["download_instructions"]
     change_list_template = "admin/bounty/payout/change_list.html"
     change_form_template = "admin/bounty/payout/change_form.html"
 
@@ -259,13 +288,31 @@ class PayoutAdmin(BlindIndexSearchMixin, SimpleHistoryAdmin):
     def report_public_id(self, obj):
         return obj.award.report.public_id
 
+    def get_readonly_fields(self, request, obj=None):
+        # Where the money goes is finance's to see, like the researcher's payment details.
+        if may_see_payment_details(request):
+            return (*self.readonly_fields, "destination", "destination_account")
+        return self.readonly_fields
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        if may_see_payment_details(request):
+            return super().get_historical_record_context_helper(request, historical_record)
+        return HistoryWithoutDestination(self.model, historical_record)
+
+    @admin.display(description="Destination (approved)")
+    def destination(self, obj):
+        return destination_method_label(obj.destination_method)
+
+    @admin.display(description="Destination account (approved)")
+    def destination_account(self, obj):
+        return obj.destination_details or "—"
+
     def get_urls(self):
         def view(function, route, name):
             return path(route, self.admin_site.admin_view(function), name=f"bounty_payout_{name}")
 
         return [
             view(self.totals_view, "totals/", "totals"),
-            view(self.instructions_view, "instructions.csv", "instructions"),
             view(self.settlement_view, "settlement/", "settlement"),
             view(self.mark_paid_view, "<path:object_id>/mark-paid/", "mark_paid"),
             *super().get_urls(),
@@ -282,26 +329,6 @@ class PayoutAdmin(BlindIndexSearchMixin, SimpleHistoryAdmin):
             and self.has_pay_permission(request)
         )
         return super().render_change_form(request, context, add, change, form_url, obj)
-
-    def _instructions_csv(self, payouts):
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        filename = f"payment-instructions-{timezone.now():%Y-%m-%d-%H%M}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        write_payment_instructions(payouts, response)
-        return response
-
-    @admin.action(
-        description="Download payment instructions of the selected (CSV)", permissions=["pay"]
-    )
-    def download_instructions(self, request, queryset):
-        return self._instructions_csv(
-            queryset.filter(status=Payout.Status.INSTRUCTED).order_by("instructed_at", "pk")
-        )
-
-    def instructions_view(self, request):
-        if not self.has_pay_permission(request):
-            raise PermissionDenied
-        return self._instructions_csv(selectors.payouts_awaiting_payment())
 
     def mark_paid_view(self, request, object_id):
         if not self.has_pay_permission(request):
@@ -320,6 +347,11 @@ class PayoutAdmin(BlindIndexSearchMixin, SimpleHistoryAdmin):
                 )
             except (services.IllegalPayoutMove, ValidationError) as error:
                 form.add_error(None, getattr(error, "messages", None) or str(error))
+            except IntegrityError:
+                # Another payout took this reference between the service's check and its write.
+                form.add_error(
+                    "payment_reference", "This payment reference is recorded for another payout."
+                )
             else:
                 self.message_user(request, "The payment is recorded.", messages.SUCCESS)
                 return redirect(change_page)
@@ -397,6 +429,7 @@ class PayoutAwaitingMyApprovalAdmin(admin.ModelAdmin):
     )
     list_display_links = None
     actions = ["approve", "reject"]
+    action_form = ApprovalQueueActionForm
     fields = ("award", "reporter", "amount", "currency", "approvals_required", "created_at")
     readonly_fields = fields
 
@@ -405,18 +438,16 @@ class PayoutAwaitingMyApprovalAdmin(admin.ModelAdmin):
             request.user, among=super().get_queryset(request)
         )
 
-    def _may_see_payment_details(self, request):
-        return request.user.has_perm("reports.view_payment_details")
-
     def get_list_display(self, request):
-        # Finance pays from here: the one place in the payout pages with payment details.
-        if self._may_see_payment_details(request):
-            return (*self.list_display, "payment_method_given", "payment_details")
+        # An approval covers the destination as well as the amount: approvers see where the
+        # money goes, as it was when proposed, never the researcher's details as they are now.
+        if may_see_payment_details(request):
+            return (*self.list_display, "destination_method_given", "destination_details_given")
         return self.list_display
 
     def get_fields(self, request, obj=None):
-        if self._may_see_payment_details(request):
-            return (*self.fields, "payment_method_given", "payment_details")
+        if may_see_payment_details(request):
+            return (*self.fields, "destination_method_given", "destination_details_given")
         return self.fields
 
     def get_readonly_fields(self, request, obj=None):
@@ -467,12 +498,12 @@ class PayoutAwaitingMyApprovalAdmin(admin.ModelAdmin):
         return obj.created_at
 
     @admin.display(description="Payment method")
-    def payment_method_given(self, obj):
-        return obj.reporter.get_payment_method_display()
+    def destination_method_given(self, obj):
+        return destination_method_label(obj.destination_method)
 
     @admin.display(description="Payment details")
-    def payment_details(self, obj):
-        return obj.reporter.payment_details or "—"
+    def destination_details_given(self, obj):
+        return obj.destination_details or "—"
 
     def _decide_each(self, request, queryset, label, decide):
         done, refused = 0, []
@@ -490,11 +521,14 @@ class PayoutAwaitingMyApprovalAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve the selected payouts", permissions=["approve"])
     def approve(self, request, queryset):
+        shown_at = destination_shown_at(request.POST)
         self._decide_each(
             request,
             queryset,
             "Approved",
-            lambda payout: services.approve_payout(payout, acting_user=request.user),
+            lambda payout: services.approve_payout(
+                payout, acting_user=request.user, destination_shown_at=shown_at
+            ),
         )
 
     @admin.action(description="Reject the selected payouts…", permissions=["approve"])
@@ -528,11 +562,11 @@ class PayoutAwaitingMyApprovalAdmin(admin.ModelAdmin):
 
 @admin.register(PayoutApproval)
 class PayoutApprovalAdmin(SimpleHistoryAdmin):
-    list_display = ("payout", "approver", "decision", "decided_at")
+    list_display = ("payout", "approver", "decision", "decided_at", "voided_at")
     list_filter = ("decision",)
     list_select_related = ("payout__reporter", "approver")
     search_fields = ("approver__email", "payout__award__report__public_id")
-    readonly_fields = ("payout", "approver", "decision", "reason", "decided_at")
+    readonly_fields = ("payout", "approver", "decision", "reason", "decided_at", "voided_at")
 
     def has_add_permission(self, request):
         return False
@@ -542,3 +576,110 @@ class PayoutApprovalAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class PaymentBatchDownloadInline(admin.TabularInline):
+    model = PaymentBatchDownload
+    extra = 0
+    can_delete = False
+    fields = ("downloaded_by", "downloaded_at", "redownload")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("downloaded_by")
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(services.PAY_PERMISSION)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PaymentBatch)
+class PaymentBatchAdmin(SimpleHistoryAdmin):
+    """Finance's exports of payment instructions: made here, downloaded again by number."""
+
+    list_display = ("number", "currency", "count", "total", "created_by", "created_at", "file")
+    list_select_related = ("created_by",)
+    fields = ("number", "currency", "count", "total", "created_by", "created_at", "file")
+    readonly_fields = fields
+    inlines = [PaymentBatchDownloadInline]
+    change_list_template = "admin/bounty/paymentbatch/change_list.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(download_count=Count("downloads"))
+
+    def has_view_permission(self, request, obj=None):
+        # The files carry the researchers' accounts: the people who pay, and nobody else.
+        return request.user.has_perm(services.PAY_PERMISSION)
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request):
+        # A batch is an export: the export button makes it, through the service.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="File")
+    def file(self, obj):
+        url = reverse("admin:bounty_paymentbatch_download", args=[obj.number])
+        label = "Download again" if obj.download_count else "Download"
+        return format_html('<a href="{}">{}</a>', url, label)
+
+    def get_urls(self):
+        def view(function, route, name):
+            return path(
+                route, self.admin_site.admin_view(function), name=f"bounty_paymentbatch_{name}"
+            )
+
+        return [
+            view(require_POST(self.export_view), "export/", "export"),
+            view(self.download_view, "<int:number>/download/", "download"),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        batches = services.export_payment_batches(acting_user=request.user)
+        if not batches:
+            self.message_user(request, "No instructed payout waits for a batch.", messages.INFO)
+        for batch in batches:
+            self.message_user(
+                request,
+                format_html(
+                    '{}: {}, {} {}. <a href="{}">Download it</a>.',
+                    batch,
+                    ngettext("%(count)d payout", "%(count)d payouts", batch.count)
+                    % {"count": batch.count},
+                    batch.total,
+                    batch.currency,
+                    reverse("admin:bounty_paymentbatch_download", args=[batch.number]),
+                ),
+                messages.SUCCESS,
+            )
+        return redirect("admin:bounty_paymentbatch_changelist")
+
+    def download_view(self, request, number):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        batch = get_object_or_404(PaymentBatch, number=number)
+        download = services.record_batch_download(batch, acting_user=request.user)
+        rows = stream_payment_batch(
+            batch,
+            selectors.batch_lines(batch).iterator(chunk_size=selectors.BATCH_LINES_PER_FETCH),
+            redownload=download.redownload,
+        )
+        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+        filename = batch_filename(batch, redownload=download.redownload)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response

@@ -1,7 +1,11 @@
 """The short forms behind award and payout pages in the admin; they only collect input for a
 service, which checks the rules."""
 
+from datetime import datetime
+
 from django import forms
+from django.contrib.admin.helpers import ActionForm
+from django.utils import timezone
 
 from bounty.models import Award, Payout
 from reports.models import Report
@@ -31,6 +35,23 @@ class ProposeAwardForm(forms.Form):
             )
 
 
+class ApprovalQueueActionForm(ActionForm):
+    # When the queue was shown: an approval given from it covers the destinations it showed.
+    destination_shown_at = forms.DateTimeField(
+        widget=forms.HiddenInput, required=False, label="", initial=timezone.now
+    )
+
+
+def destination_shown_at(data) -> datetime | None:
+    """Return when the posted queue page was shown, or None if it does not say."""
+    try:
+        return ApprovalQueueActionForm.base_fields["destination_shown_at"].clean(
+            data.get("destination_shown_at", "")
+        )
+    except forms.ValidationError:
+        return None
+
+
 class RejectionForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -48,8 +69,9 @@ class PaymentForm(forms.Form):
 class SettlementForm(forms.Form):
     settlement = forms.FileField(
         label="Settlement CSV",
-        help_text="A header row with the columns reference, amount, currency and "
-        "payment_reference (others are ignored): reference is the payment instruction's.",
+        help_text="A header row with the columns batch, reference, amount, currency and "
+        "payment_reference (others are ignored): batch and reference are those of the line in "
+        "the payment batch file.",
     )
 
     def clean_settlement(self):

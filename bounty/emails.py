@@ -7,6 +7,9 @@ from accounts import roles
 from bounty.models import Payout
 from outbox.services import queue_mail
 from reports.emails import PORTAL_REPORT_PATH
+from reports.models import Reporter
+
+PORTAL_PAYMENT_DETAILS_PATH = "/portal/payment-details/"
 
 
 def _payout_context(payout: Payout) -> dict:
@@ -74,3 +77,26 @@ def mail_payout_paid(payout: Payout) -> None:
         report_public_id=payout.award.report.public_id,
         dedupe_key=f"payout-paid:{payout.pk}",
     )
+
+
+def mail_payout_destination_changed(payout: Payout) -> None:
+    """Ask finance to approve again a payout whose researcher changed their payment details."""
+    for email in roles.member_emails(roles.FINANCE):
+        queue_mail(
+            to=email,
+            template="payout_destination_changed",
+            context=_payout_context(payout),
+            report_public_id=payout.award.report.public_id,
+        )
+
+
+def mail_payment_details_changed(reporter: Reporter, *, account_email: str, renewed: int) -> None:
+    """Tell the researcher that their payment details changed, at their address of record and at
+    the account that changed them, so that a change they did not make does not go unnoticed."""
+    addresses = {reporter.email.strip().lower(), (account_email or "").strip().lower()} - {""}
+    for email in sorted(addresses):
+        queue_mail(
+            to=email,
+            template="payment_details_changed",
+            context={"renewed": renewed, "payment_details_path": PORTAL_PAYMENT_DETAILS_PATH},
+        )

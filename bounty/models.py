@@ -183,7 +183,17 @@ class Payout(models.Model):
         max_length=20, choices=Status, default=Status.AWAITING_APPROVAL, editable=False
     )
     approvals_required = models.PositiveSmallIntegerField(default=1, editable=False)
-    payment_method = models.CharField(max_length=20, blank=True, editable=False)
+    # Where the money goes, as the researcher's payment details stood when the award was
+    # proposed: approval covers this destination, and a change of it voids the approvals.
+    # The method is one of four, as on the reporter; the account is the secret.
+    destination_method = models.CharField(max_length=20, blank=True, editable=False)
+    destination_details = EncryptedTextField(blank=True, editable=False)
+    destination_renewed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the researcher's changed payment details last voided its approvals.",
+    )
     instruction_reference = models.CharField(
         max_length=40, blank=True, editable=False, help_text="Idempotency key of the instruction."
     )
@@ -250,19 +260,100 @@ class PayoutApproval(models.Model):
     # The row's identity in its encrypted values' associated data (encryption.binding).
     row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     decided_at = models.DateTimeField()
+    voided_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When a change of the payout's destination made this decision void.",
+    )
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["decided_at"]
         constraints = [
+            # A void approval covered another destination: its approver may decide anew.
             models.UniqueConstraint(
-                fields=["payout", "approver"], name="bounty_payoutapproval_once_per_person"
+                fields=["payout", "approver"],
+                condition=Q(voided_at__isnull=True),
+                name="bounty_payoutapproval_once_per_person",
             ),
         ]
 
     def __str__(self):
         return f"{self.get_decision_display()} by {self.approver} on {self.payout_id}"
+
+
+class PaymentBatch(models.Model):
+    """One export of payment instructions: the instructed payouts in one currency that no
+    earlier batch holds, numbered, with who exported them, their total and their count."""
+
+    number = models.PositiveIntegerField(unique=True, editable=False)
+    currency = currency_field(editable=False)
+    total = models.DecimalField(max_digits=18, decimal_places=2, editable=False)
+    count = models.PositiveIntegerField(editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payment_batches"
+    )
+    created_at = models.DateTimeField(editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-number"]
+        verbose_name_plural = "payment batches"
+
+    def __str__(self):
+        return f"Payment batch {self.number}"
+
+
+class PaymentBatchLine(models.Model):
+    """One payout's line in a batch. A line is void once its payout's destination changed:
+    the batch file that carries it must not be paid from, and settlement refuses it."""
+
+    batch = models.ForeignKey(PaymentBatch, on_delete=models.PROTECT, related_name="lines")
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="batch_lines")
+    reference = models.CharField(max_length=40, help_text="The payout's instruction reference.")
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["batch", "pk"]
+        constraints = [
+            # Two exports never both carry a payout: it is paid from one batch at most. A void
+            # line stays as the record of what was exported, and its payout may be exported anew
+            # once it is approved again for its new destination.
+            models.UniqueConstraint(
+                fields=["payout"],
+                condition=Q(voided_at__isnull=True),
+                name="bounty_paymentbatchline_payout_in_one_batch",
+            ),
+            models.UniqueConstraint(
+                fields=["batch", "reference"], name="bounty_paymentbatchline_reference_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} in batch {self.batch.number}"
+
+
+class PaymentBatchDownload(models.Model):
+    """Who downloaded a batch's file, and when; every download after the first is a
+    re-download, and its file says so."""
+
+    batch = models.ForeignKey(PaymentBatch, on_delete=models.PROTECT, related_name="downloads")
+    downloaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    downloaded_at = models.DateTimeField()
+    redownload = models.BooleanField()
+
+    class Meta:
+        ordering = ["downloaded_at", "pk"]
+
+    def __str__(self):
+        copy = "Re-download" if self.redownload else "Download"
+        return f"{copy} of batch {self.batch.number} by {self.downloaded_by}"
 
 
 class AwaitingApprovalManager(models.Manager):

@@ -2,18 +2,33 @@
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 
-from bounty.models import Payout, currency_code
+from bounty.models import PaymentBatch, PaymentBatchLine, Payout, currency_code
 from reports.models import Reporter
 
-INSTRUCTION_COLUMNS = ("researcher", "amount", "currency", "method", "reference")
-SETTLEMENT_COLUMNS = ("reference", "amount", "currency", "payment_reference")
+INSTRUCTION_COLUMNS = (
+    "batch",
+    "reference",
+    "researcher",
+    "amount",
+    "currency",
+    "method",
+    "account",
+    "line",
+    "copy",
+)
+SETTLEMENT_COLUMNS = ("batch", "reference", "amount", "currency", "payment_reference")
 MAX_SETTLEMENT_ROWS = 5000
+# Rows are handed to the response in chunks of this many: few writes, and memory that does not
+# grow with the batch.
+ROWS_PER_CHUNK = 500
+PAY, VOID, NO_ACCOUNT = "pay", "void: do not pay", "no account given: do not pay"
+ORIGINAL, REDOWNLOAD = "original", "re-download"
 # A spreadsheet evaluates a cell starting with one of these as a formula: a researcher could
 # name themselves "=HYPERLINK(...)" and have finance's spreadsheet run it (CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -32,26 +47,67 @@ def _researcher(reporter: Reporter) -> str:
     )
 
 
-def _method(payout: Payout) -> str:
+def destination_method_label(method: str) -> str:
     try:
-        return Reporter.PaymentMethod(payout.payment_method).label
+        return Reporter.PaymentMethod(method).label
     except ValueError:
-        return payout.payment_method
+        return method
 
 
-def write_payment_instructions(payouts: Iterable[Payout], out) -> None:
-    """Write one row per payment instruction to the text stream ``out``."""
-    writer = csv.writer(out)
-    writer.writerow(INSTRUCTION_COLUMNS)
-    for payout in payouts:
-        row = (
-            _researcher(payout.reporter),
-            payout.amount,
-            payout.currency,
-            _method(payout),
-            payout.instruction_reference,
+class _Rows:
+    """A file-like object for csv.writer that hands back each row it is given."""
+
+    def write(self, row: str) -> str:
+        return row
+
+
+def _line_status(line: PaymentBatchLine) -> str:
+    if line.voided_at is not None:
+        return VOID
+    # Approved before the researcher said where to send it: their first payment details will
+    # void this line and send the payout back for approval.
+    return PAY if line.payout.destination_details else NO_ACCOUNT
+
+
+def _instruction_row(batch: PaymentBatch, line: PaymentBatchLine, copy: str) -> list:
+    payout = line.payout
+    void = line.voided_at is not None
+    # A void line's payout points elsewhere now, at a destination nobody approved for this
+    # batch: the line keeps its amount and reference but carries no account.
+    return [
+        batch.number,
+        line.reference,
+        _researcher(payout.reporter),
+        payout.amount,
+        payout.currency,
+        destination_method_label(payout.destination_method),
+        "" if void else payout.destination_details,
+        _line_status(line),
+        copy,
+    ]
+
+
+def stream_payment_batch(
+    batch: PaymentBatch, lines: Iterable[PaymentBatchLine], *, redownload: bool
+) -> Iterator[str]:
+    """Yield the batch's instruction file as CSV text, a chunk of rows at a time."""
+    writer = csv.writer(_Rows())
+    copy = REDOWNLOAD if redownload else ORIGINAL
+    chunk = [writer.writerow(INSTRUCTION_COLUMNS)]
+    for line in lines:
+        chunk.append(
+            writer.writerow([neutralize(cell) for cell in _instruction_row(batch, line, copy)])
         )
-        writer.writerow([neutralize(cell) for cell in row])
+        if len(chunk) == ROWS_PER_CHUNK:
+            yield "".join(chunk)
+            chunk = []
+    if chunk:
+        yield "".join(chunk)
+
+
+def batch_filename(batch: PaymentBatch, *, redownload: bool) -> str:
+    name = f"payment-batch-{batch.number:05d}-{batch.currency}"
+    return f"{name}-re-download.csv" if redownload else f"{name}.csv"
 
 
 @dataclass(frozen=True)
@@ -59,6 +115,7 @@ class SettlementLine:
     """One row of a settlement file, read but not yet matched; ``problem`` says why it is bad."""
 
     line: int
+    batch: int | None
     reference: str
     amount: Decimal | None
     currency: str
@@ -71,23 +128,21 @@ def _cell(row: dict, column: str) -> str:
 
 
 def _settlement_line(line: int, row: dict) -> SettlementLine:
-    reference, amount_text = _cell(row, "reference"), _cell(row, "amount")
+    batch_text, reference = _cell(row, "batch"), _cell(row, "reference")
+    amount_text = _cell(row, "amount")
     currency, payment_reference = _cell(row, "currency").upper(), _cell(row, "payment_reference")
 
     def bad(problem):
-        return SettlementLine(line, reference, None, currency, payment_reference, problem)
+        return SettlementLine(line, None, reference, None, currency, payment_reference, problem)
 
-    missing = [
-        column
-        for column, value in zip(
-            SETTLEMENT_COLUMNS, (reference, amount_text, currency, payment_reference), strict=True
-        )
-        if not value
-    ]
+    cells = (batch_text, reference, amount_text, currency, payment_reference)
+    missing = [column for column, value in zip(SETTLEMENT_COLUMNS, cells, strict=True) if not value]
     if missing:
         return bad(f"Missing {', '.join(missing)}.")
     if any(extra.strip() for extra in row.get(None) or []):
         return bad("More cells than the header has columns.")
+    if not (batch_text.isascii() and batch_text.isdigit() and len(batch_text) <= 9):
+        return bad(f"The batch {batch_text!r} is not a batch number such as 12.")
     try:
         amount = Decimal(amount_text)
     except InvalidOperation:
@@ -100,7 +155,7 @@ def _settlement_line(line: int, row: dict) -> SettlementLine:
         return bad(f"The currency {currency!r} is not a three-letter code such as USD.")
     if len(payment_reference) > _PAYMENT_REFERENCE_MAX:
         return bad(f"The payment reference is longer than {_PAYMENT_REFERENCE_MAX} characters.")
-    return SettlementLine(line, reference, amount, currency, payment_reference)
+    return SettlementLine(line, int(batch_text), reference, amount, currency, payment_reference)
 
 
 def read_settlement(data: bytes) -> list[SettlementLine]:

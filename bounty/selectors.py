@@ -1,7 +1,7 @@
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
-from bounty.models import Payout, PayoutApproval, Program
+from bounty.models import PaymentBatch, PaymentBatchLine, Payout, PayoutApproval, Program
 from reports.models import Reporter
 
 
@@ -19,6 +19,8 @@ def current_program() -> Program:
     return program
 
 
+# Memory while a batch file streams is bounded by one fetch of this many lines, at any size.
+BATCH_LINES_PER_FETCH = 1000
 APPROVED_NOT_PAID = (Payout.Status.APPROVED, Payout.Status.INSTRUCTED)
 SEEN_BY_RESEARCHER = (Payout.Status.APPROVED, Payout.Status.INSTRUCTED, Payout.Status.PAID)
 
@@ -29,26 +31,36 @@ def payouts_awaiting_approval_by(user, among: QuerySet | None = None) -> QuerySe
     payouts = Payout.objects.all() if among is None else among
     if not user.has_perm("bounty.approve_payout"):
         return payouts.none()
+    decided_by_user = PayoutApproval.objects.filter(approver=user, voided_at__isnull=True)
+    standing_approval = Q(
+        approvals__decision=PayoutApproval.Decision.APPROVE, approvals__voided_at__isnull=True
+    )
     return (
         payouts.filter(status=Payout.Status.AWAITING_APPROVAL)
         .exclude(award__proposed_by=user)
-        .exclude(approvals__approver=user)
-        .annotate(
-            approvals_given=Count(
-                "approvals", filter=Q(approvals__decision=PayoutApproval.Decision.APPROVE)
-            )
-        )
+        .exclude(pk__in=decided_by_user.values("payout"))
+        .annotate(approvals_given=Count("approvals", filter=standing_approval))
         .select_related("award__report__severity", "award__proposed_by", "reporter")
         .order_by("created_at", "pk")
     )
 
 
-def payouts_awaiting_payment() -> QuerySet[Payout]:
-    """Return the payouts with a payment instruction that nobody has recorded as paid yet."""
+def batch_lines(batch: PaymentBatch) -> QuerySet[PaymentBatchLine]:
+    """Return a batch's lines in the order they were exported, with what their rows show."""
     return (
-        Payout.objects.filter(status=Payout.Status.INSTRUCTED)
-        .select_related("reporter")
-        .order_by("instructed_at", "pk")
+        batch.lines.select_related("payout__reporter")
+        .only(
+            "batch_id",
+            "reference",
+            "voided_at",
+            "payout__amount",
+            "payout__currency",
+            "payout__destination_method",
+            "payout__destination_details",
+            "payout__reporter__email",
+            "payout__reporter__display_name",
+        )
+        .order_by("pk")
     )
 
 

@@ -1,7 +1,10 @@
 """Every change to an award or a payout: one function per use case, each one transaction.
 
 A payout moves awaiting approval -> approved -> instructed -> paid, or is rejected; NEXT_STATUSES
-is the single source of truth for those moves and nothing else writes a payout's status. Approving
+is the single source of truth for those moves and nothing else writes a payout's status. A payout
+carries the destination its approvals cover (the researcher's payment details when the award was
+proposed); when the researcher changes them before the payment, the approvals are void and an
+approved or instructed payout goes back to awaiting approval, its batch line void. Approving
 and paying lock the payout's row and re-check its status under the lock, so two clicks, two finance
 users or two workers acting at once change it once. The unique constraints (one decision per
 person and payout, one payout per instruction and per payment reference) are the last line of
@@ -10,24 +13,33 @@ defence. Side effects (mail, the instruction task) leave only when the transacti
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
 
 from accounts.history import actor_label, audited, history_user_of
 from accounts.models import User
 from bounty import emails
-from bounty.models import Award, Payout, PayoutApproval, PayoutStatusChange, Program
+from bounty.models import (
+    Award,
+    PaymentBatch,
+    PaymentBatchDownload,
+    PaymentBatchLine,
+    Payout,
+    PayoutApproval,
+    PayoutStatusChange,
+    Program,
+)
 from bounty.payment_csv import SettlementLine, read_settlement
 from bounty.selectors import ProgramNotConfigured, current_program
 from reports import deadlines
-from reports.models import Report
+from reports.models import Report, Reporter
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +48,7 @@ APPROVE_PERMISSION = "bounty.approve_payout"
 PAY_PERMISSION = "bounty.pay_payout"
 AWARDABLE_REPORT_STATUSES = frozenset({Report.Status.TRIAGED, Report.Status.RESOLVED})
 INSTRUCTION_SWEEP_BATCH_SIZE = 100
+BATCH_LINES_PER_INSERT = 2000
 CENT = Decimal("0.01")
 LARGEST_AMOUNT = Decimal("9999999999.99")
 PAYMENT_REFERENCE_MAX_LENGTH = Payout._meta.get_field("payment_reference").max_length
@@ -43,11 +56,13 @@ PAYMENT_REFERENCE_MAX_LENGTH = Payout._meta.get_field("payment_reference").max_l
 S = Payout.Status
 NEXT_STATUSES: dict[str, frozenset[str]] = {
     S.AWAITING_APPROVAL: frozenset({S.APPROVED, S.REJECTED}),
-    S.APPROVED: frozenset({S.INSTRUCTED}),
-    S.INSTRUCTED: frozenset({S.PAID}),
+    # Back to awaiting approval: the researcher changed their payment details before the payment.
+    S.APPROVED: frozenset({S.INSTRUCTED, S.AWAITING_APPROVAL}),
+    S.INSTRUCTED: frozenset({S.PAID, S.AWAITING_APPROVAL}),
     S.PAID: frozenset(),
     S.REJECTED: frozenset(),
 }
+NOT_YET_PAID = (S.AWAITING_APPROVAL, S.APPROVED, S.INSTRUCTED)
 
 
 class IllegalPayoutMove(Exception):
@@ -243,14 +258,19 @@ def propose_award(
         proposed_by=acting_user,
         proposed_at=timezone.now(),
     )
+    # Locking the reporter orders this snapshot with a change of the payment details: the
+    # change either comes first and is snapshotted, or comes after and voids this payout.
+    reporter = Reporter.objects.select_for_update().get(pk=report.reporter_id)
     payout = Payout.objects.create(
         award=award,
-        reporter=report.reporter,
+        reporter=reporter,
         amount=amount,
         currency=currency,
         approvals_required=approvals_required(
             amount, currency, outside_range=outside_range, program=program
         ),
+        destination_method=reporter.payment_method,
+        destination_details=reporter.payment_details,
     )
     deadlines.meet_deadlines(report, deadlines.Kind.AWARD_DECISION)
     emails.mail_award_proposed(payout)
@@ -258,16 +278,29 @@ def propose_award(
 
 
 @audited
-def approve_payout(payout: Payout, *, acting_user: User) -> Payout:
+def approve_payout(
+    payout: Payout, *, acting_user: User, destination_shown_at: datetime | None = None
+) -> Payout:
     """Approve a payout; with the last approval it needs it is approved, the researcher is told,
-    and its payment instruction is requested. Approving again changes nothing."""
+    and its payment instruction is requested. Approving again changes nothing.
+
+    ``destination_shown_at`` says when the approver was shown the payout's destination: an
+    approval covers what they saw, so it is refused if the destination changed since.
+    """
     _require_permission(acting_user, APPROVE_PERMISSION, "approve payouts")
     payout = _locked(payout)
     _refuse_own_proposal(payout, acting_user)
-    mine = payout.approvals.filter(approver=acting_user).first()
+    mine = payout.approvals.filter(approver=acting_user, voided_at__isnull=True).first()
     if mine is not None and mine.decision == PayoutApproval.Decision.APPROVE:
         return payout
     _check_move(payout, S.APPROVED)
+    renewed_at = payout.destination_renewed_at
+    if destination_shown_at is not None and renewed_at and renewed_at > destination_shown_at:
+        raise ValidationError(
+            "The researcher changed their payment details after the page was shown: look at "
+            "the new destination before approving.",
+            code="destination_changed",
+        )
     now = timezone.now()
     PayoutApproval.objects.create(
         payout=payout,
@@ -275,7 +308,9 @@ def approve_payout(payout: Payout, *, acting_user: User) -> Payout:
         decision=PayoutApproval.Decision.APPROVE,
         decided_at=now,
     )
-    given = payout.approvals.filter(decision=PayoutApproval.Decision.APPROVE).count()
+    given = payout.approvals.filter(
+        decision=PayoutApproval.Decision.APPROVE, voided_at__isnull=True
+    ).count()
     if given >= payout.approvals_required:
         _set_status(payout, S.APPROVED, approved_at=now)
         emails.mail_payout_approved(payout)
@@ -290,7 +325,7 @@ def reject_payout(payout: Payout, *, acting_user: User, reason: str) -> Payout:
     _require_permission(acting_user, APPROVE_PERMISSION, "reject payouts")
     payout = _locked(payout)
     _refuse_own_proposal(payout, acting_user)
-    mine = payout.approvals.filter(approver=acting_user).first()
+    mine = payout.approvals.filter(approver=acting_user, voided_at__isnull=True).first()
     if mine is not None:
         if mine.decision == PayoutApproval.Decision.REJECT:
             return payout
@@ -383,7 +418,6 @@ def create_payment_instruction(payout_id: int) -> bool:
         S.INSTRUCTED,
         instruction_reference=instruction_reference_for(payout),
         instructed_at=timezone.now(),
-        payment_method=payout.reporter.payment_method,
     )
     return True
 
@@ -395,6 +429,121 @@ def instruct_approved_payouts(*, batch_size: int = INSTRUCTION_SWEEP_BATCH_SIZE)
     return sum(
         create_payment_instruction(pk)
         for pk in list(approved.values_list("pk", flat=True))[:batch_size]
+    )
+
+
+DESTINATION_CHANGED = "the researcher changed their payment details"
+
+
+@audited
+def renew_payout_destinations(reporter: Reporter, *, acting_user: User | None) -> list[Payout]:
+    """Point every not-yet-paid payout of the researcher at their payment details as they are
+    now; return the payouts whose destination changed.
+
+    Such a payout's approvals covered another destination: they are void, an approved or
+    instructed payout goes back to awaiting approval, and a line of it in a payment batch is
+    void, so that the old destination is never paid from the file that carries it.
+    """
+    now = timezone.now()
+    destination = (reporter.payment_method, reporter.payment_details)
+    renewed = []
+    for payout in (
+        Payout.objects.select_for_update(of=("self",))
+        .select_related("award__report", "award__proposed_by", "reporter")
+        .filter(reporter=reporter, status__in=NOT_YET_PAID)
+        .order_by("pk")
+    ):
+        if (payout.destination_method, payout.destination_details) == destination:
+            continue
+        _renew_destination(payout, destination, now)
+        renewed.append(payout)
+    return renewed
+
+
+def _renew_destination(payout: Payout, destination: tuple[str, str], now) -> None:
+    for approval in payout.approvals.filter(voided_at__isnull=True):
+        approval.voided_at = now
+        approval._change_reason = f"void: {DESTINATION_CHANGED}"
+        approval.save(update_fields=["voided_at"])
+    for line in payout.batch_lines.filter(voided_at__isnull=True):
+        line.voided_at = now
+        line.void_reason = f"The payout's destination changed: {DESTINATION_CHANGED}."
+        line.save(update_fields=["voided_at", "void_reason"])
+    method, details = destination
+    fields = {
+        "destination_method": method,
+        "destination_details": details,
+        "destination_renewed_at": now,
+        "approved_at": None,
+        "instruction_reference": "",
+        "instructed_at": None,
+    }
+    payout._change_reason = f"{DESTINATION_CHANGED}: approvals void, back for approval"
+    if payout.status == S.AWAITING_APPROVAL:
+        for name, value in fields.items():
+            setattr(payout, name, value)
+        payout.save()
+    else:
+        _set_status(payout, S.AWAITING_APPROVAL, **fields)
+    emails.mail_payout_destination_changed(payout)
+
+
+@audited
+def export_payment_batches(*, acting_user: User) -> list[PaymentBatch]:
+    """Put the instructed payouts that no batch holds yet into new numbered batches, one per
+    currency; return them (none when there is nothing to pay)."""
+    _require_permission(acting_user, PAY_PERMISSION, "export payment batches")
+    # One export at a time: the program's row is the lock, so two finance users exporting at
+    # once neither take the same payouts nor the same number. The payouts are locked as well,
+    # so that a change of destination and the export do not interleave.
+    if Program.objects.select_for_update().first() is None:
+        return []
+    in_a_batch = PaymentBatchLine.objects.filter(voided_at__isnull=True).values("payout")
+    waiting = (
+        Payout.objects.select_for_update(of=("self",))
+        .filter(status=S.INSTRUCTED)
+        .exclude(pk__in=in_a_batch)
+        .order_by("currency", "instructed_at", "pk")
+        .values_list("pk", "currency", "amount", "instruction_reference")
+    )
+    per_currency: dict[str, list[tuple]] = {}
+    for payout_id, currency, amount, reference in waiting:
+        per_currency.setdefault(currency, []).append((payout_id, amount, reference))
+    number = PaymentBatch.objects.aggregate(last=Max("number"))["last"] or 0
+    now = timezone.now()
+    batches = []
+    for currency, payouts in per_currency.items():
+        number += 1
+        batch = PaymentBatch.objects.create(
+            number=number,
+            currency=currency,
+            total=sum(amount for _, amount, _ in payouts),
+            count=len(payouts),
+            created_by=acting_user,
+            created_at=now,
+        )
+        PaymentBatchLine.objects.bulk_create(
+            (
+                PaymentBatchLine(batch=batch, payout_id=payout_id, reference=reference)
+                for payout_id, _, reference in payouts
+            ),
+            batch_size=BATCH_LINES_PER_INSERT,
+        )
+        batches.append(batch)
+    return batches
+
+
+@audited
+def record_batch_download(batch: PaymentBatch, *, acting_user: User) -> PaymentBatchDownload:
+    """Record that ``acting_user`` downloads the batch's file; every download after the first
+    is a re-download."""
+    _require_permission(acting_user, PAY_PERMISSION, "download payment batches")
+    batch = PaymentBatch.objects.select_for_update().get(pk=batch.pk)
+    return PaymentBatchDownload.objects.create(
+        batch=batch,
+        downloaded_by=acting_user,
+        downloaded_at=timezone.now(),
+        redownload=batch.downloads.exists(),
     )
 
 
@@ -438,6 +587,7 @@ class Outcome(StrEnum):
     UNKNOWN = "unknown reference"
     MISMATCH = "mismatch"
     REFUSED = "refused"
+    VOID = "void line"
     BAD_ROW = "bad row"
 
 
@@ -469,14 +619,26 @@ def _settle(line: SettlementLine) -> SettlementRow:
 
     if line.problem:
         return outcome(Outcome.BAD_ROW, line.problem)
+    if not PaymentBatch.objects.filter(number=line.batch).exists():
+        return outcome(Outcome.UNKNOWN, f"No payment batch has the number {line.batch}.")
+    batch_line = PaymentBatchLine.objects.filter(
+        batch__number=line.batch, reference=line.reference
+    ).first()
+    if batch_line is None:
+        return outcome(Outcome.UNKNOWN, f"Batch {line.batch} has no line with this reference.")
     payout = (
         Payout.objects.select_for_update(of=("self",))
         .select_related("award__report", "reporter")
-        .filter(instruction_reference=line.reference)
-        .first()
+        .get(pk=batch_line.payout_id)
     )
-    if payout is None:
-        return outcome(Outcome.UNKNOWN, "No payment instruction has this reference.")
+    # Read again under the payout's lock, which a change of destination holds while voiding.
+    batch_line.refresh_from_db(fields=["voided_at", "void_reason"])
+    if batch_line.voided_at is not None:
+        return outcome(
+            Outcome.VOID,
+            f"Line {line.reference} of batch {line.batch} is void: {batch_line.void_reason} "
+            "Not paid.",
+        )
     if (payout.amount, payout.currency) != (line.amount, line.currency):
         return outcome(
             Outcome.MISMATCH,
@@ -499,6 +661,7 @@ def _settle(line: SettlementLine) -> SettlementRow:
 
 @audited
 def import_settlement(csv_file, *, acting_user: User) -> SettlementResult:
-    """Mark paid every payout a bank settlement file confirms, and report every other row."""
+    """Mark paid every payout a bank settlement file confirms, each row matched to its line in
+    a payment batch by batch number and reference, and report every other row."""
     _require_permission(acting_user, PAY_PERMISSION, "record payments")
     return SettlementResult([_settle(line) for line in read_settlement(csv_file.read())])

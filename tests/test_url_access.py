@@ -21,6 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import User
 from accounts.services import why_not_manage
+from bounty.services import export_payment_batches
 from demo.world import seed_demo_world
 from reports.models import Report
 from tests.config.test_headers import STRICT_POLICY, content_security_policy
@@ -97,7 +98,8 @@ ADMIN_SITE_BY_PERMISSION = {"admin:app_list", "admin:autocomplete", "admin/(?P<u
 ADMIN_CUSTOM_VIEWS = {
     "admin:bounty_award_propose": "bounty.add_award",
     "admin:bounty_payout_totals": "bounty.view_payout",
-    "admin:bounty_payout_instructions": "bounty.pay_payout",
+    "admin:bounty_paymentbatch_export": "bounty.pay_payout",
+    "admin:bounty_paymentbatch_download": "bounty.pay_payout",
     "admin:bounty_payout_settlement": "bounty.pay_payout",
     "admin:bounty_payout_mark_paid": "bounty.pay_payout",
     "admin:reports_report_move": "reports.change_report",
@@ -114,7 +116,9 @@ ADMIN_ACCOUNT_VIEWS = {"admin:auth_user_password_change", "admin:accounts_user_r
 # What finance does, which the reference program keeps from triagers.
 FINANCE_VIEWS = {
     "admin:bounty_payoutawaitingmyapproval_changelist",
-    "admin:bounty_payout_instructions",
+    "admin:bounty_paymentbatch_changelist",
+    "admin:bounty_paymentbatch_export",
+    "admin:bounty_paymentbatch_download",
     "admin:bounty_payout_settlement",
     "admin:bounty_payout_mark_paid",
     "admin:bounty_payoutapproval_changelist",
@@ -247,6 +251,8 @@ def world(db):
     AccessFailureLog.objects.create(username=staff.email, ip_address="10.0.0.1")
     SocialAccount.objects.create(user=staff, provider="keycloak", uid="staff-0001")
     Authenticator.objects.create(user=researcher, type=Authenticator.Type.TOTP, data={})
+    # The demo's instructed payout, exported: a payment batch to list, show and download.
+    [batch] = export_payment_batches(acting_user=demo.users["finance@demo.test"])
     values = {
         "public_id": report.public_id,
         "object_id": report.pk,
@@ -260,6 +266,7 @@ def world(db):
         "key": "not-a-key",
         "uidb36": "1",
         "pk": 999999,
+        "number": batch.number,
     }
     return World(researcher, demo.users["bob@demo.test"], values)
 

@@ -82,9 +82,14 @@ def link_reporter_to_user(user: User) -> Reporter | None:
 def update_payment_details(
     reporter: Reporter, *, acting_user: User, method: str, details: str
 ) -> Reporter:
-    """Record how the researcher wants to be paid; only finance ever reads it."""
-    if reporter.user_id != acting_user.pk:
-        raise PermissionDenied("Only the researcher may change their payment details.")
+    """Record how the researcher wants to be paid; only finance ever reads it.
+
+    A change is mailed to the researcher, and every payout not yet paid whose destination it
+    changes goes back to finance for approval: approval covers where the money goes.
+    """
+    from bounty import emails as bounty_emails
+    from bounty import services as bounty_services
+
     PaymentMethod = Reporter.PaymentMethod
     if method not in PaymentMethod.values:
         raise ValidationError({"payment_method": "Choose one of the payment methods."})
@@ -99,9 +104,18 @@ def update_payment_details(
                 {"payment_details": "Give the email address of your PayPal account."}
             ) from None
     reporter = Reporter.objects.select_for_update().get(pk=reporter.pk)
+    # Checked on the locked row: a re-link that just committed decides whose details these are.
+    if reporter.user_id != acting_user.pk:
+        raise PermissionDenied("Only the researcher may change their payment details.")
+    if (reporter.payment_method, reporter.payment_details) == (method, details):
+        return reporter
     reporter.payment_method = method
     reporter.payment_details = details
     reporter.save(update_fields=["payment_method", "payment_details"])
+    renewed = bounty_services.renew_payout_destinations(reporter, acting_user=acting_user)
+    bounty_emails.mail_payment_details_changed(
+        reporter, account_email=acting_user.email, renewed=len(renewed)
+    )
     return reporter
 
 

@@ -1,5 +1,6 @@
 """Awards and payouts in the admin: triagers propose from the report, finance decides from its
-queue (the one payout page with payment details), exports, records payments and sees totals."""
+queue and the payout page (the payout pages that show the approved destination, to finance
+only), exports numbered batches, records payments and sees totals."""
 
 import csv
 import io
@@ -12,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from bounty import services
-from bounty.models import Award, Payout
+from bounty.models import Award, PaymentBatch, Payout
+from reports import services as report_services
 from tests.bounty.awarding import approved, instructed, propose, triaged_report
 from tests.factories import PayoutFactory, ReporterFactory
 
@@ -22,7 +24,8 @@ S = Payout.Status
 QUEUE = reverse("admin:bounty_payoutawaitingmyapproval_changelist")
 PAYOUTS = reverse("admin:bounty_payout_changelist")
 TOTALS = reverse("admin:bounty_payout_totals")
-INSTRUCTIONS = reverse("admin:bounty_payout_instructions")
+BATCHES = reverse("admin:bounty_paymentbatch_changelist")
+EXPORT = reverse("admin:bounty_paymentbatch_export")
 SETTLEMENT = reverse("admin:bounty_payout_settlement")
 SECRET = "IBAN SECRET-4711"
 
@@ -168,22 +171,47 @@ def test_the_queue_leaves_out_own_proposals_and_payouts_already_approved_by_me(
     assert "1 of 2" in second_page
 
 
-def test_payment_details_appear_in_no_other_payout_page(client, payout, finance_user):
-    approved(payout, finance_user)
-    services.create_payment_instruction(payout.pk)
+def test_finance_sees_the_approved_destination_on_the_payout_page(client, payout, finance_user):
+    instructed(payout, finance_user)
     client.force_login(finance_user)
 
-    pages = [
-        client.get(PAYOUTS),
-        client.get(reverse("admin:bounty_payout_change", args=[payout.pk])),
-        client.get(reverse("admin:bounty_payout_history", args=[payout.pk])),
-        client.get(TOTALS),
-        client.get(INSTRUCTIONS),
-    ]
+    page = client.get(reverse("admin:bounty_payout_change", args=[payout.pk])).content.decode()
 
-    for response in pages:
-        assert response.status_code == 200
-        assert SECRET.encode() not in response.content
+    assert SECRET in page
+    assert "Bank transfer" in page
+
+
+def test_payment_details_appear_in_no_payout_page_for_staff_outside_finance(
+    client, payout, finance_user, triager, program_admin, researcher
+):
+    instructed(payout, finance_user)
+    # The history of a change of destination would show both, before and after.
+    report_services.update_payment_details(
+        researcher.reporter, acting_user=researcher, method="other", details=f"{SECRET}-NEW"
+    )
+    for who in (triager, program_admin):
+        client.force_login(who)
+        pages = [
+            client.get(PAYOUTS),
+            client.get(reverse("admin:bounty_payout_change", args=[payout.pk])),
+            client.get(reverse("admin:bounty_payout_history", args=[payout.pk])),
+            client.get(TOTALS),
+        ]
+
+        for response in pages:
+            assert response.status_code == 200
+            assert SECRET.encode() not in response.content
+            assert b"Bank transfer" not in response.content
+
+
+def test_payment_details_stay_off_the_list_and_history_pages_for_finance(
+    client, payout, finance_user
+):
+    instructed(payout, finance_user)
+    client.force_login(finance_user)
+
+    for url in (PAYOUTS, reverse("admin:bounty_payout_history", args=[payout.pk]), TOTALS):
+        assert SECRET.encode() not in client.get(url).content
 
 
 def test_approving_from_the_queue(client, payout, finance_user):
@@ -269,51 +297,118 @@ def test_marking_paid_twice_in_the_admin_pays_once(client, payout, finance_user)
     assert payout.payment_reference == "TX-1"
 
 
+def test_a_duplicate_reference_taken_in_a_race_is_a_form_error_not_a_crash(
+    client, payout, finance_user, submit, triager, monkeypatch
+):
+    instructed(payout, finance_user)
+    other = instructed(
+        propose(triaged_report(submit, triager, title="Other"), triager), finance_user
+    )
+    set_status = services._set_status
+
+    def another_finance_user_records_tx1_first(target, status, **fields):
+        # Between the service's check and its write, another payout is paid under TX-1.
+        Payout.objects.filter(pk=other.pk).update(status=S.PAID, payment_reference="TX-1")
+        set_status(target, status, **fields)
+
+    monkeypatch.setattr(services, "_set_status", another_finance_user_records_tx1_first)
+    client.force_login(finance_user)
+
+    response = client.post(
+        reverse("admin:bounty_payout_mark_paid", args=[payout.pk]), {"payment_reference": "TX-1"}
+    )
+
+    assert response.status_code == 200
+    assert "recorded for another payout" in response.content.decode()
+    payout.refresh_from_db()
+    assert payout.status == S.INSTRUCTED
+
+
 @pytest.mark.parametrize("who", ["triager", "program_admin"])
 def test_only_finance_reaches_the_payment_pages(client, request, payout, finance_user, who):
     instructed(payout, finance_user)
+    batch = services.export_payment_batches(acting_user=finance_user)[0]
     client.force_login(request.getfixturevalue(who))
 
     for url in (
         reverse("admin:bounty_payout_mark_paid", args=[payout.pk]),
-        INSTRUCTIONS,
         SETTLEMENT,
+        BATCHES,
+        reverse("admin:bounty_paymentbatch_change", args=[batch.pk]),
+        reverse("admin:bounty_paymentbatch_download", args=[batch.number]),
     ):
         assert client.get(url).status_code == 403
+    assert client.post(EXPORT).status_code == 403
+    assert PaymentBatch.objects.count() == 1
 
 
-def test_finance_downloads_the_batch_of_instructions(client, payout, finance_user):
+def _download(client, batch):
+    response = client.get(reverse("admin:bounty_paymentbatch_download", args=[batch.number]))
+    assert response.status_code == 200
+    assert response.streaming
+    text = b"".join(response.streaming_content).decode()
+    return response, list(csv.reader(io.StringIO(text)))
+
+
+def test_the_export_button_makes_a_batch_finance_downloads(client, payout, finance_user):
     instructed(payout, finance_user)
     client.force_login(finance_user)
 
-    response = client.get(INSTRUCTIONS)
+    listing = client.post(EXPORT, follow=True).content.decode()
 
+    batch = PaymentBatch.objects.get()
+    assert "Payment batch 1: 1 payout, 300.00 USD" in listing
+    response, rows = _download(client, batch)
     assert response["Content-Type"].startswith("text/csv")
-    assert response["Content-Disposition"].startswith("attachment;")
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[1][-1] == payout.instruction_reference
+    assert response["Content-Disposition"] == ('attachment; filename="payment-batch-00001-USD.csv"')
+    assert rows[1][:2] == ["1", payout.instruction_reference]
+    assert rows[1][5:] == ["Bank transfer", SECRET, "pay", "original"]
 
 
-def test_finance_downloads_the_instructions_of_selected_payouts(client, payout, finance_user):
+def test_the_batch_list_shows_number_who_when_total_and_count(client, payout, finance_user):
     instructed(payout, finance_user)
+    services.export_payment_batches(acting_user=finance_user)
     client.force_login(finance_user)
 
-    response = client.post(
-        PAYOUTS, {"action": "download_instructions", ACTION_CHECKBOX_NAME: [payout.pk], "index": 0}
-    )
+    page = client.get(BATCHES).content.decode()
 
-    assert payout.instruction_reference in response.content.decode()
+    for shown in ("300.00", "USD", finance_user.email, "Download"):
+        assert shown in page
+
+
+def test_an_earlier_batch_downloaded_again_says_so_and_is_recorded(
+    client, payout, finance_user, second_finance_user
+):
+    instructed(payout, finance_user)
+    [batch] = services.export_payment_batches(acting_user=finance_user)
+    client.force_login(finance_user)
+    _download(client, batch)
+    client.force_login(second_finance_user)
+
+    response, rows = _download(client, batch)
+
+    assert response["Content-Disposition"] == (
+        'attachment; filename="payment-batch-00001-USD-re-download.csv"'
+    )
+    assert {row[-1] for row in rows[1:]} == {"re-download"}
+    assert [(d.downloaded_by, d.redownload) for d in batch.downloads.all()] == [
+        (finance_user, False),
+        (second_finance_user, True),
+    ]
+    page = client.get(reverse("admin:bounty_paymentbatch_change", args=[batch.pk]))
+    assert second_finance_user.email in page.content.decode()
 
 
 def test_a_settlement_upload_reports_each_row(client, payout, finance_user):
     instructed(payout, finance_user)
+    services.export_payment_batches(acting_user=finance_user)
     client.force_login(finance_user)
     upload = SimpleUploadedFile(
         "settlement.csv",
         (
-            "reference,amount,currency,payment_reference\n"
-            f"{payout.instruction_reference},300.00,USD,TX-1\n"
-            "BD-PAY-99999999,10.00,USD,TX-2\n"
+            "batch,reference,amount,currency,payment_reference\n"
+            f"1,{payout.instruction_reference},300.00,USD,TX-1\n"
+            "1,BD-PAY-99999999,10.00,USD,TX-2\n"
         ).encode(),
         content_type="text/csv",
     )

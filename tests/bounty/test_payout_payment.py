@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from bounty import services, tasks
 from bounty.models import Payout
 from bounty.services import IllegalPayoutMove
+from reports.models import Reporter
 from tests.bounty.awarding import (
     approved,
     instructed,
@@ -85,14 +86,14 @@ def test_two_payouts_can_never_share_an_instruction(instructed_payout, submit, t
         )
 
 
-def test_the_instruction_takes_the_payment_method_in_force(approved_payout):
-    approved_payout.reporter.payment_method = "paypal"
-    approved_payout.reporter.save()
+def test_the_instruction_carries_the_destination_the_approval_covered(approved_payout):
+    Reporter.objects.filter(pk=approved_payout.reporter_id).update(payment_method="paypal")
 
     services.create_payment_instruction(approved_payout.pk)
 
     approved_payout.refresh_from_db()
-    assert approved_payout.payment_method == "paypal"
+    assert approved_payout.status == S.INSTRUCTED
+    assert approved_payout.destination_method == ""
 
 
 @pytest.mark.parametrize("state", ["awaiting", "rejected"])

@@ -37,7 +37,7 @@ ENCRYPTED = {
     "reports.Message": {"body"},
     "reports.Attachment": {"original_name"},
     "bounty.Award": {"justification"},
-    "bounty.Payout": {"rejection_reason"},
+    "bounty.Payout": {"rejection_reason", "destination_details"},
     "bounty.PayoutApproval": {"reason"},
     "outbox.OutgoingMail": {"to", "body_text", "body_html", "last_error"},
 }
