@@ -45,11 +45,14 @@ class UnboundRowError(ValueError):
 
 
 def bound_label(model: type[models.Model]) -> str:
-    """Return the label values of ``model`` are bound to: the recorded model's, for history."""
+    """Return the label values of ``model`` are bound to: the recorded model's, for history.
+
+    A proxy model reads and writes its concrete model's rows, so it binds to that model's label.
+    """
     recorded = getattr(model, "instance_type", None)
     if recorded is not None:
-        return recorded._meta.label
-    meta = model._meta
+        return recorded._meta.concrete_model._meta.label
+    meta = model._meta.concrete_model._meta
     names = {field.name for field in meta.get_fields()}
     if meta.object_name.startswith(_HISTORY_PREFIX) and names.issuperset(_HISTORY_FIELDS):
         return f"{meta.app_label}.{meta.object_name.removeprefix(_HISTORY_PREFIX)}"

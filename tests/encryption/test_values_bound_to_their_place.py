@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from bounty.models import Payout, PayoutAwaitingMyApproval
 from encryption import tokens
 from encryption.exceptions import DecryptionError
 from reports.models import Attachment, Report, Reporter
 from tests.encryption.database import copy_stored, store_raw, stored_value
-from tests.factories import AttachmentFactory, ReporterFactory, ReportFactory
+from tests.factories import AttachmentFactory, PayoutFactory, ReporterFactory, ReportFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -140,3 +141,17 @@ def test_an_attachment_made_to_name_another_attachments_file_does_not_decrypt():
     with pytest.raises(DecryptionError, match=rf"reports\.Attachment #{target.pk} field file"):
         Attachment.objects.get(pk=target.pk).file.open().read()
     assert Attachment.objects.get(pk=source.pk).file.open().read() == b"the proof that pays"
+
+
+def test_a_proxy_model_reads_and_writes_the_values_of_its_concrete_rows():
+    # Finance's approval queue is a proxy of Payout: the same row, so the same binding.
+    payout = PayoutFactory(
+        status=Payout.Status.AWAITING_APPROVAL, destination_details=ATTACKER_IBAN
+    )
+    queued = PayoutAwaitingMyApproval.objects.get(pk=payout.pk)
+    assert queued.destination_details == ATTACKER_IBAN
+
+    queued.destination_details = "paypal: researcher@example.test"
+    queued.save(update_fields=["destination_details"])
+
+    assert Payout.objects.get(pk=payout.pk).destination_details == "paypal: researcher@example.test"
