@@ -148,9 +148,9 @@ ADMIN_RIGHTS: dict[str, AdminRights] = {
     ),
     "bounty.award": AdminRights(view="bounty.view_award"),
     "bounty.category": _every_right("bounty.category"),
-    "bounty.payout": AdminRights(
-        view="bounty.view_payout", actions={"download_instructions": "bounty.pay_payout"}
-    ),
+    # Exports are made by the batch page's button (bounty.pay_payout), never added or edited.
+    "bounty.paymentbatch": AdminRights(view="bounty.pay_payout"),
+    "bounty.payout": AdminRights(view="bounty.view_payout"),
     "bounty.payoutapproval": AdminRights(view="bounty.view_payoutapproval"),
     "bounty.payoutawaitingmyapproval": AdminRights(
         view="bounty.approve_payout",

@@ -126,7 +126,7 @@ def test_the_backfill_rebuilds_from_history_the_decisions_the_moves_record(payou
     services.mark_payout_paid(payout, acting_user=finance_user, payment_reference="TX-1")
     recorded = _decisions(payout)
     PayoutStatusChange.objects.all().delete()
-    migration = importlib.import_module("bounty.migrations.0006_backfill_payout_status_changes")
+    migration = importlib.import_module("bounty.migrations.0009_backfill_payout_status_changes")
 
     migration.backfill_decisions(apps, None)
     migration.backfill_decisions(apps, None)

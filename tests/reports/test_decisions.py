@@ -211,7 +211,7 @@ def test_the_report_admin_shows_every_decision_with_who_when_and_why(
 
 
 def _backfill():
-    migration = importlib.import_module("reports.migrations.0006_backfill_report_status_changes")
+    migration = importlib.import_module("reports.migrations.0009_backfill_report_status_changes")
     migration.backfill_decisions(apps, None)
 
 

@@ -9,11 +9,14 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.roles import TRIAGER
+from accounts.services import grant_role
 from bounty import services as bounty_services
 from bounty.models import Category, Program
 from outbox.models import OutgoingMail
 from reports import reminders, services
 from tests.bounty.awarding import instructed, propose, triaged_report
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +55,19 @@ def _send_every_mail(submit, *, researcher, triager, superuser, finance_user) ->
     paid = instructed(paid, finance_user)
     bounty_services.mark_payout_paid(paid, acting_user=finance_user, payment_reference="TX-9")
     bounty_services.reject_payout(refused, acting_user=finance_user, reason="Known issue.")
+
+    # Mail about the researcher's money and identity, and about staff roles.
+    propose(triaged_report(submit, triager, title=TITLE), triager)
+    services.update_payment_details(
+        researcher.reporter, acting_user=researcher, method="paypal", details="new@example.test"
+    )
+    services.relink_reporter(
+        researcher.reporter,
+        user=UserFactory(email="alice.new@example.test"),
+        reason="Lost access to the old mailbox.",
+        acting_user=superuser,
+    )
+    grant_role(UserFactory(), TRIAGER, acting_user=superuser)
 
 
 def _mails():
