@@ -5,9 +5,9 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
-from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from audit.models import StatusChange
 from encryption.fields import EncryptedTextField
 
 currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, such as USD.")
@@ -372,33 +372,18 @@ class PayoutAwaitingMyApproval(Payout):
         verbose_name_plural = "payouts awaiting my approval"
 
 
-class PayoutStatusChange(models.Model):
+class PayoutStatusChange(StatusChange):
     """One decision on a payout: a status move with who made it, when and why.
 
     Written in the transaction of the move itself, and never touched by audit retention.
     """
 
     payout = models.ForeignKey(Payout, on_delete=models.CASCADE, related_name="status_changes")
-    row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     from_status = models.CharField("from", max_length=20, choices=Payout.Status)
     to_status = models.CharField("to", max_length=20, choices=Payout.Status)
-    acting_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    # Who decided, as it read at the time: survives the account being deleted.
-    actor = models.CharField("who", max_length=254)
-    at = models.DateTimeField("when", default=timezone.now)
-    # A rejection's reason is staff's words about the flaw: encrypted like the payout's own copy.
-    reason = EncryptedTextField(blank=True)
 
-    class Meta:
-        ordering = ["at", "pk"]
+    class Meta(StatusChange.Meta):
         indexes = [models.Index(fields=["payout", "at"])]
-        verbose_name = "status change"
 
     def __str__(self):
         return f"{self.get_from_status_display()} → {self.get_to_status_display()} by {self.actor}"

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from audit.models import StatusChange
 from encryption.blind_index import BlindIndexField
 from encryption.fields import (
     EncryptedCharField,
@@ -316,7 +317,7 @@ class Deadline(models.Model):
         return self.met_at is None and self.cancelled_at is None
 
 
-class ReportStatusChange(models.Model):
+class ReportStatusChange(StatusChange):
     """One decision on a report: a status move with who made it, when and why.
 
     Written in the transaction of the move itself, by the workflow services only, and never
@@ -324,7 +325,6 @@ class ReportStatusChange(models.Model):
     """
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="status_changes")
-    row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     from_status = models.CharField(
         "from",
         max_length=20,
@@ -339,23 +339,9 @@ class ReportStatusChange(models.Model):
         blank=True,
         help_text="The report's resolution after the move.",
     )
-    acting_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    # Who decided, as it read at the time: survives the account being deleted.
-    actor = models.CharField("who", max_length=254)
-    at = models.DateTimeField("when", default=timezone.now)
-    # Staff's words about the flaw (a question, a closing note): encrypted like the messages.
-    reason = EncryptedTextField(blank=True)
 
-    class Meta:
-        ordering = ["at", "pk"]
+    class Meta(StatusChange.Meta):
         indexes = [models.Index(fields=["report", "at"])]
-        verbose_name = "status change"
 
     def __str__(self):
         before = self.get_from_status_display() or "Submission"
