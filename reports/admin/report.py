@@ -1,249 +1,28 @@
-import dataclasses
-from datetime import timedelta
+"""Reports in the admin: the report page, its moves, assignment, mail intake and bulk actions."""
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.timesince import timesince, timeuntil
 from simple_history.admin import SimpleHistoryAdmin
-from simple_history.template_utils import HistoricalRecordContextHelper
 
 from bounty.models import Award
-from encryption.admin import BlindIndexSearchMixin, EncryptedObjectLogMixin
+from encryption.admin import BlindIndexSearchMixin
 from reports import services
+from reports.admin.deadlines import DeadlineFilter, DeadlineInline
+from reports.admin.thread import AttachmentInline, MessageInline
 from reports.admin_forms import (
     MOVE_FORMS,
     AssignForm,
     DuplicateForm,
     EmailedReportForm,
-    RelinkForm,
     TriageForm,
 )
-from reports.attachments import download_response
-from reports.models import Attachment, Deadline, Message, Report, Reporter
+from reports.models import Message, Report
 from reports.transitions import TRANSITIONS, IllegalMove, Move, allowed_staff_moves, is_allowed
-
-
-def may_see_payment_details(request) -> bool:
-    return request.user.has_perm("reports.view_payment_details")
-
-
-PAYMENT_FIELDS = ("payment_method", "payment_details")
-
-
-class HistoryWithoutPaymentDetails(HistoricalRecordContextHelper):
-    """Leave payment details out of the history page's list of changes."""
-
-    def context_for_delta_changes(self, delta):
-        kept = [change for change in delta.changes if change.field not in PAYMENT_FIELDS]
-        return super().context_for_delta_changes(dataclasses.replace(delta, changes=kept))
-
-
-@admin.register(Reporter)
-class ReporterAdmin(EncryptedObjectLogMixin, BlindIndexSearchMixin, SimpleHistoryAdmin):
-    """Who a researcher is, read-only: whoever the record points at is who gets paid.
-
-    Records come from the portal and from reports received by email; the one change staff make,
-    re-linking to another account, is a program admin's, with a reason (``relink_view``).
-    """
-
-    list_display = ("email", "display_name", "has_account", "report_count", "created_at")
-    list_filter = ("payment_method",)
-    # Contact details are encrypted: a researcher is found by their whole email address, through
-    # its blind index, or by the address of their account, which the login keeps in clear.
-    search_fields = ("user__email",)
-    blind_index_search_fields = ("email_index",)
-    search_help_text = "Find a researcher by their full email address (in any case)."
-    # Sorting by an encrypted column would sort by ciphertext.
-    sortable_by = ("has_account", "report_count", "created_at")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(num_reports=Count("reports"))
-
-    def get_fields(self, request, obj=None):
-        account = "account_and_relink" if self._may_relink(request) else "account"
-        fields = ["email", "display_name", account, "created_at"]
-        if may_see_payment_details(request):
-            fields += ["payment_method", "payment_details"]
-        return fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.get_fields(request, obj)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def get_list_filter(self, request):
-        return self.list_filter if may_see_payment_details(request) else ()
-
-    def get_historical_record_context_helper(self, request, historical_record):
-        if may_see_payment_details(request):
-            return super().get_historical_record_context_helper(request, historical_record)
-        return HistoryWithoutPaymentDetails(self.model, historical_record)
-
-    def get_urls(self):
-        return [
-            path(
-                "<path:object_id>/relink/",
-                self.admin_site.admin_view(self.relink_view),
-                name="reports_reporter_relink",
-            ),
-            *super().get_urls(),
-        ]
-
-    def _may_relink(self, request):
-        return request.user.has_perm(services.RELINK_PERMISSION)
-
-    @admin.display(description="Account")
-    def account(self, obj):
-        return obj.user.email if obj.user_id else "none (not signed up)"
-
-    @admin.display(description="Account")
-    def account_and_relink(self, obj):
-        url = reverse("admin:reports_reporter_relink", args=[obj.pk])
-        link = '{} <a href="{}">Re-link to another account…</a>'
-        return format_html(link, self.account(obj), url)
-
-    def relink_view(self, request, object_id):
-        if not self._may_relink(request):
-            raise PermissionDenied
-        reporter = self.get_object(request, unquote(object_id))
-        if reporter is None:
-            raise Http404("No such researcher.")
-        change_page = reverse("admin:reports_reporter_change", args=[reporter.pk])
-        form = RelinkForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.relink_reporter(
-                    reporter,
-                    user=form.cleaned_data["account"],
-                    reason=form.cleaned_data["reason"],
-                    acting_user=request.user,
-                )
-            except ValidationError as error:
-                for field, problems in error.message_dict.items():
-                    form.add_error({"user": "account"}.get(field, field), problems)
-            else:
-                self.log_change(request, reporter, "Re-linked to another account.")
-                self.message_user(
-                    request,
-                    "Re-linked; the old and the new address have been told.",
-                    messages.SUCCESS,
-                )
-                return redirect(change_page)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"Re-link researcher #{reporter.pk} to another account",
-            "subject": "Payouts go wherever the record's account says. Re-link only on the "
-            "researcher's own request, confirmed outside this desk.",
-            "form": form,
-            "submit_label": "Re-link",
-            "cancel_url": change_page,
-        }
-        return TemplateResponse(request, "admin/form_page.html", context)
-
-    @admin.display(boolean=True, description="Account")
-    def has_account(self, obj):
-        return obj.user_id is not None
-
-    @admin.display(description="Reports", ordering="num_reports")
-    def report_count(self, obj):
-        return obj.num_reports
-
-
-class MessageInline(admin.StackedInline):
-    model = Message
-    extra = 0
-    verbose_name = "message (public: the researcher sees it; internal: staff only)"
-    verbose_name_plural = "message thread"
-    fields = ("audience", "visibility", "author", "created_at", "body")
-    readonly_fields = ("audience", "author", "created_at")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author")
-
-    def has_change_permission(self, request, obj=None):
-        # The thread is a record: messages are added, never rewritten.
-        return False
-
-    @admin.display(description="Audience")
-    def audience(self, obj):
-        if obj.pk is None:
-            return "—"
-        if obj.visibility == Message.Visibility.INTERNAL:
-            return format_html("<strong>{}</strong>", "INTERNAL NOTE: staff only")
-        return format_html("<strong>{}</strong>", "PUBLIC: the researcher sees this")
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-def attachment_download_link(attachment):
-    if attachment.pk is None:
-        return "—"
-    url = reverse("admin:reports_attachment_download", args=[attachment.pk])
-    return format_html('<a href="{}">Download</a>', url)
-
-
-class AttachmentInline(admin.TabularInline):
-    model = Attachment
-    extra = 0
-    fields = ("original_name", "content_type", "size", "uploaded_by", "created_at", "download")
-    readonly_fields = fields
-    can_delete = False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("uploaded_by")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="File")
-    def download(self, obj):
-        return attachment_download_link(obj)
-
-
-class DeadlineInline(admin.TabularInline):
-    model = Deadline
-    extra = 0
-    fields = (
-        "kind",
-        "due_at",
-        "time_left",
-        "met_at",
-        "cancelled_at",
-        "paused_at",
-        "last_reminder_stage",
-    )
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="Time left")
-    def time_left(self, obj):
-        if obj.met_at:
-            return "met"
-        if obj.cancelled_at:
-            return "not owed: the report was closed"
-        if obj.paused_at:
-            return "paused: waiting for the researcher"
-        now = timezone.now()
-        if obj.due_at >= now:
-            return f"{timeuntil(obj.due_at, now)} left"
-        return f"overdue by {timesince(obj.due_at, now)}"
 
 
 class AwardInline(admin.TabularInline):
@@ -307,28 +86,6 @@ class AssignedToMeFilter(admin.SimpleListFilter):
             return queryset.filter(assignee=request.user)
         if self.value() == "unassigned":
             return queryset.filter(assignee__isnull=True)
-        return queryset
-
-
-class DeadlineFilter(admin.SimpleListFilter):
-    title = "deadlines"
-    parameter_name = "deadline"
-    DUE_SOON = timedelta(hours=24)
-
-    def lookups(self, request, model_admin):
-        return [("overdue", "Overdue"), ("due_soon", "Due within 24 hours")]
-
-    def queryset(self, request, queryset):
-        now = timezone.now()
-        open_deadlines = Deadline.objects.filter(
-            report=OuterRef("pk"), met_at__isnull=True, cancelled_at__isnull=True
-        )
-        if self.value() == "overdue":
-            return queryset.filter(Exists(open_deadlines.filter(due_at__lt=now)))
-        if self.value() == "due_soon":
-            return queryset.filter(
-                Exists(open_deadlines.filter(due_at__gte=now, due_at__lt=now + self.DUE_SOON))
-            )
         return queryset
 
 
@@ -581,96 +338,3 @@ class ReportAdmin(BlindIndexSearchMixin, SimpleHistoryAdmin):
                 r, acting_user=request.user, resolution=Report.Resolution.SPAM
             ),
         )
-
-
-@admin.register(Message)
-class MessageAdmin(SimpleHistoryAdmin):
-    """The thread, read-only but for a superuser's audited correction or removal."""
-
-    list_display = ("report", "visibility", "author", "created_at")
-    list_filter = ("visibility",)
-    list_select_related = ("report", "author")
-    search_fields = ("report__public_id",)
-    fields = ("report", "visibility", "author", "body", "created_at")
-    readonly_fields = ("report", "author", "created_at")
-
-    def has_add_permission(self, request):
-        # Messages are written on their report's page, through the workflow services.
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # Not a permission a role could be given by mistake: the thread is the record.
-        return request.user.is_active and request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return self.has_change_permission(request, obj)
-
-    def save_model(self, request, obj, form, change):
-        services.correct_message(
-            obj, body=obj.body, visibility=obj.visibility, acting_user=request.user
-        )
-
-    def delete_model(self, request, obj):
-        services.delete_message(obj, acting_user=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for message in queryset:
-            services.delete_message(message, acting_user=request.user)
-
-
-@admin.register(Attachment)
-class AttachmentAdmin(EncryptedObjectLogMixin, SimpleHistoryAdmin):
-    list_display = ("original_name", "report", "content_type", "size", "uploaded_by", "created_at")
-    list_select_related = ("report", "uploaded_by")
-    search_fields = ("report__public_id",)
-    sortable_by = ("report", "content_type", "size", "uploaded_by", "created_at")
-    fields = (
-        "report",
-        "message",
-        "download",
-        "original_name",
-        "content_type",
-        "size",
-        "uploaded_by",
-        "created_at",
-    )
-    readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def get_urls(self):
-        return [
-            path(
-                "<path:object_id>/download/",
-                self.admin_site.admin_view(self.download_view),
-                name="reports_attachment_download",
-            ),
-            *super().get_urls(),
-        ]
-
-    @admin.display(description="File")
-    def download(self, obj):
-        return attachment_download_link(obj)
-
-    def download_view(self, request, object_id):
-        """Send the file, decrypted, to staff who may view attachments; media is never served."""
-        attachment = self.get_object(request, unquote(object_id))
-        if attachment is None:
-            raise Http404("No such attachment.")
-        if not self.has_view_permission(request, attachment):
-            raise PermissionDenied
-        return download_response(attachment)
-
-
-@admin.register(Deadline)
-class DeadlineAdmin(SimpleHistoryAdmin):
-    list_display = ("report", "kind", "due_at", "met_at", "paused_at", "last_reminder_stage")
-    list_filter = ("kind", "last_reminder_stage")
-    list_select_related = ("report",)
-    search_fields = ("report__public_id",)
-    readonly_fields = ("report", "kind", "due_at", "met_at", "paused_at", "last_reminder_stage")
-    date_hierarchy = "due_at"
-
-    def has_add_permission(self, request):
-        return False
