@@ -4,7 +4,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
@@ -13,6 +12,7 @@ from bounty.models import Award
 from encryption.admin import BlindIndexSearchMixin
 from reports import services
 from reports.admin.deadlines import DeadlineFilter, DeadlineInline
+from reports.admin.form_page import render_form_page
 from reports.admin.thread import AttachmentInline, MessageInline
 from reports.admin_forms import (
     MOVE_FORMS,
@@ -204,20 +204,9 @@ class ReportAdmin(BlindIndexSearchMixin, SimpleHistoryAdmin):
             raise PermissionDenied
         return report
 
-    def _render_form_page(self, request, *, title, form, subject, cancel_url=""):
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": title,
-            "subject": subject,
-            "form": form,
-            "submit_label": title,
-            "cancel_url": cancel_url,
-        }
-        return TemplateResponse(request, "admin/form_page.html", context)
-
     def _render_move_form(self, request, report, title, form):
-        return self._render_form_page(
+        return render_form_page(
+            self,
             request,
             title=title,
             form=form,
@@ -281,7 +270,8 @@ class ReportAdmin(BlindIndexSearchMixin, SimpleHistoryAdmin):
             else:
                 self.message_user(request, f"Recorded {report.public_id}.", messages.SUCCESS)
                 return redirect("admin:reports_report_change", report.pk)
-        return self._render_form_page(
+        return render_form_page(
+            self,
             request,
             title="Record a report received by email",
             form=form,

@@ -8,7 +8,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
@@ -16,6 +15,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 
 from encryption.admin import BlindIndexSearchMixin, EncryptedObjectLogMixin
 from reports import services
+from reports.admin.form_page import render_form_page
 from reports.admin_forms import RelinkForm
 from reports.models import Reporter
 
@@ -130,17 +130,16 @@ class ReporterAdmin(EncryptedObjectLogMixin, BlindIndexSearchMixin, SimpleHistor
                     messages.SUCCESS,
                 )
                 return redirect(change_page)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"Re-link researcher #{reporter.pk} to another account",
-            "subject": "Payouts go wherever the record's account says. Re-link only on the "
+        return render_form_page(
+            self,
+            request,
+            title=f"Re-link researcher #{reporter.pk} to another account",
+            subject="Payouts go wherever the record's account says. Re-link only on the "
             "researcher's own request, confirmed outside this desk.",
-            "form": form,
-            "submit_label": "Re-link",
-            "cancel_url": change_page,
-        }
-        return TemplateResponse(request, "admin/form_page.html", context)
+            form=form,
+            submit_label="Re-link",
+            cancel_url=change_page,
+        )
 
     @admin.display(boolean=True, description="Account")
     def has_account(self, obj):
