@@ -1,0 +1,78 @@
+"""Deadlines in the admin: on their report's page, as a filter of the report list, and their own."""
+
+from datetime import timedelta
+
+from django.contrib import admin
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
+from simple_history.admin import SimpleHistoryAdmin
+
+from reports.models import Deadline
+
+
+class DeadlineInline(admin.TabularInline):
+    model = Deadline
+    extra = 0
+    fields = (
+        "kind",
+        "due_at",
+        "time_left",
+        "met_at",
+        "cancelled_at",
+        "paused_at",
+        "last_reminder_stage",
+    )
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Time left")
+    def time_left(self, obj):
+        if obj.met_at:
+            return "met"
+        if obj.cancelled_at:
+            return "not owed: the report was closed"
+        if obj.paused_at:
+            return "paused: waiting for the researcher"
+        now = timezone.now()
+        if obj.due_at >= now:
+            return f"{timeuntil(obj.due_at, now)} left"
+        return f"overdue by {timesince(obj.due_at, now)}"
+
+
+class DeadlineFilter(admin.SimpleListFilter):
+    title = "deadlines"
+    parameter_name = "deadline"
+    DUE_SOON = timedelta(hours=24)
+
+    def lookups(self, request, model_admin):
+        return [("overdue", "Overdue"), ("due_soon", "Due within 24 hours")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        open_deadlines = Deadline.objects.filter(
+            report=OuterRef("pk"), met_at__isnull=True, cancelled_at__isnull=True
+        )
+        if self.value() == "overdue":
+            return queryset.filter(Exists(open_deadlines.filter(due_at__lt=now)))
+        if self.value() == "due_soon":
+            return queryset.filter(
+                Exists(open_deadlines.filter(due_at__gte=now, due_at__lt=now + self.DUE_SOON))
+            )
+        return queryset
+
+
+@admin.register(Deadline)
+class DeadlineAdmin(SimpleHistoryAdmin):
+    list_display = ("report", "kind", "due_at", "met_at", "paused_at", "last_reminder_stage")
+    list_filter = ("kind", "last_reminder_stage")
+    list_select_related = ("report",)
+    search_fields = ("report__public_id",)
+    readonly_fields = ("report", "kind", "due_at", "met_at", "paused_at", "last_reminder_stage")
+    date_hierarchy = "due_at"
+
+    def has_add_permission(self, request):
+        return False
