@@ -59,6 +59,9 @@ def batch_lines(batch: PaymentBatch) -> QuerySet[PaymentBatchLine]:
             "payout__destination_details",
             "payout__reporter__email",
             "payout__reporter__display_name",
+            # Encrypted values decrypt with their row's key: left out, each row would load it.
+            "payout__row_key",
+            "payout__reporter__row_key",
         )
         .order_by("pk")
     )

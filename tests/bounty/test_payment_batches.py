@@ -5,10 +5,12 @@ between them rather than both taking them."""
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bounty import services
+from bounty import selectors, services
 from bounty.models import PaymentBatch, PaymentBatchLine, Payout
+from bounty.payment_csv import stream_payment_batch
 from tests.bounty.awarding import instructed, propose, triaged_report
 from tests.bounty.test_payout_races import race
 from tests.factories import PayoutFactory
@@ -160,3 +162,26 @@ def test_a_change_of_details_during_an_export_leaves_no_line_to_pay(
             S.AWAITING_APPROVAL,
             "new@example.test",
         )
+
+
+@pytest.mark.django_db
+def test_a_batch_file_costs_the_same_queries_for_two_lines_as_for_six(
+    submit, triager, finance_user
+):
+    def queries_to_stream(batch):
+        with CaptureQueriesContext(connection) as captured:
+            lines = selectors.batch_lines(batch).iterator(chunk_size=100)
+            text = "".join(stream_payment_batch(batch, lines, redownload=False))
+        return len(captured), text
+
+    _instructed_payouts(submit, triager, finance_user, 2)
+    [small] = services.export_payment_batches(acting_user=finance_user)
+    _instructed_payouts(submit, triager, finance_user, 6, first=2)
+    [large] = services.export_payment_batches(acting_user=finance_user)
+
+    small_queries, small_text = queries_to_stream(small)
+    large_queries, large_text = queries_to_stream(large)
+
+    # Every line decrypts its account with its row's key, read in the same query as the line.
+    assert large_queries == small_queries
+    assert (small_text.count("\n"), large_text.count("\n")) == (3, 7)
