@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from bounty import services
 from bounty.models import Award, PaymentBatch, Payout
+from bounty.services import payments
 from reports import services as report_services
 from tests.bounty.awarding import approved, instructed, propose, triaged_report
 from tests.factories import PayoutFactory, ReporterFactory
@@ -304,14 +305,15 @@ def test_a_duplicate_reference_taken_in_a_race_is_a_form_error_not_a_crash(
     other = instructed(
         propose(triaged_report(submit, triager, title="Other"), triager), finance_user
     )
-    set_status = services._set_status
+    set_status = payments._set_status
 
     def another_finance_user_records_tx1_first(target, status, **fields):
         # Between the service's check and its write, another payout is paid under TX-1.
         Payout.objects.filter(pk=other.pk).update(status=S.PAID, payment_reference="TX-1")
         set_status(target, status, **fields)
 
-    monkeypatch.setattr(services, "_set_status", another_finance_user_records_tx1_first)
+    # Recording a payment looks the status helper up in bounty.services.payments.
+    monkeypatch.setattr(payments, "_set_status", another_finance_user_records_tx1_first)
     client.force_login(finance_user)
 
     response = client.post(

@@ -6,6 +6,7 @@ from django.db import connection, transaction
 
 from bounty import services
 from bounty.models import Payout
+from bounty.services import awards
 from bounty.tasks import create_payment_instruction_task, instruct_approved_payouts_task
 from tests.bounty.awarding import approved, propose, triaged_report
 from tests.celery_live import wait_for
@@ -54,7 +55,8 @@ def test_a_worker_killed_mid_task_is_redelivered_and_instructs_once(
     celery_worker_process, payout, finance_user, monkeypatch
 ):
     # Approve without handing the task over: this test hands it over itself, at a chosen time.
-    monkeypatch.setattr(services, "_request_instruction", lambda payout_id: None)
+    # approve_payout looks the hand-over up in bounty.services.awards.
+    monkeypatch.setattr(awards, "_request_instruction", lambda payout_id: None)
     approved(payout, finance_user)
 
     with transaction.atomic():
