@@ -13,12 +13,12 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import services
+from accounts.admin_site import render_form_page
 from accounts.models import User
 from accounts.roles import ROLE_PERMISSIONS
 
@@ -165,17 +165,16 @@ class UserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
                     messages.SUCCESS,
                 )
                 return redirect(change_page)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"Roles of {account.email}",
-            "subject": "You may grant: "
+        return render_form_page(
+            self,
+            request,
+            title=f"Roles of {account.email}",
+            subject="You may grant: "
             + (", ".join(sorted(services.roles_grantable_by(request.user))) or "nothing"),
-            "form": form,
-            "submit_label": "Save roles",
-            "cancel_url": change_page,
-        }
-        return TemplateResponse(request, "admin/form_page.html", context)
+            form=form,
+            submit_label="Save roles",
+            cancel_url=change_page,
+        )
 
     @admin.display(description="Roles")
     def roles(self, obj):

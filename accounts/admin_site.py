@@ -10,6 +10,7 @@ from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -30,3 +31,22 @@ class StaffAdminSite(AdminSite):
 
     def logout(self, request, extra_context=None):
         return LogoutView.as_view()(request)
+
+
+def render_form_page(
+    model_admin, request, *, title, form, subject="", submit_label="", cancel_url=""
+):
+    """Render one form in the admin's frame: a move, a role change, a payment, a re-link.
+
+    Its button says the title unless told otherwise.
+    """
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": title,
+        "subject": subject,
+        "form": form,
+        "submit_label": submit_label or title,
+        "cancel_url": cancel_url,
+    }
+    return TemplateResponse(request, "admin/form_page.html", context)

@@ -10,10 +10,11 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from bounty import selectors, services
-from bounty.admin.pages import ReadOnlyInAdmin, may_see_payment_details
+from bounty.admin.pages import ReadOnlyInAdmin
 from bounty.admin_forms import ApprovalQueueActionForm, RejectionForm, destination_shown_at
 from bounty.models import PayoutApproval, PayoutAwaitingMyApproval
 from bounty.payment_csv import destination_method_label
+from reports.admin.researchers import may_see_payment_details
 
 
 @admin.register(PayoutAwaitingMyApproval)

@@ -6,8 +6,9 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.admin_site import render_form_page
 from bounty import services
-from bounty.admin.pages import ReadOnlyInAdmin, form_page
+from bounty.admin.pages import ReadOnlyInAdmin
 from bounty.admin_forms import ProposeAwardForm
 from bounty.models import Award
 from reports.models import Report
@@ -74,13 +75,13 @@ class AwardAdmin(ReadOnlyInAdmin, SimpleHistoryAdmin):
                     messages.SUCCESS,
                 )
                 return redirect(report_page)
-        return form_page(
-            request,
+        return render_form_page(
             self,
+            request,
             title=f"Propose an award for {report.public_id}",
             subject=f"{report.title}: severity {report.severity}, "
             f"currently {report.get_status_display().lower()}.",
             form=form,
             submit_label="Propose",
-            extra={"cancel_url": report_page},
+            cancel_url=report_page,
         )

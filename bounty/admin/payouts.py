@@ -13,12 +13,14 @@ from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
+from accounts.admin_site import render_form_page
 from bounty import selectors, services
-from bounty.admin.pages import ReadOnlyInAdmin, form_page, may_see_payment_details
+from bounty.admin.pages import ReadOnlyInAdmin
 from bounty.admin_forms import PaymentForm, SettlementForm
 from bounty.models import Payout, PayoutApproval
 from bounty.payment_csv import destination_method_label
 from encryption.admin import BlindIndexSearchMixin
+from reports.admin.researchers import may_see_payment_details
 
 
 class PayoutApprovalInline(admin.TabularInline):
@@ -166,15 +168,15 @@ class PayoutAdmin(ReadOnlyInAdmin, BlindIndexSearchMixin, SimpleHistoryAdmin):
             else:
                 self.message_user(request, "The payment is recorded.", messages.SUCCESS)
                 return redirect(change_page)
-        return form_page(
-            request,
+        return render_form_page(
             self,
+            request,
             title=f"Record the payment of payout {payout.pk}",
             subject=f"{payout.amount} {payout.currency} to {payout.reporter}, instruction "
             f"{payout.instruction_reference or '(none yet)'}.",
             form=form,
             submit_label="Mark paid",
-            extra={"cancel_url": change_page},
+            cancel_url=change_page,
         )
 
     def settlement_view(self, request):

@@ -8,11 +8,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.admin_site import render_form_page
 from bounty.models import Award
 from encryption.admin import BlindIndexSearchMixin
 from reports import services
 from reports.admin.deadlines import DeadlineFilter, DeadlineInline
-from reports.admin.form_page import render_form_page
 from reports.admin.thread import AttachmentInline, MessageInline
 from reports.admin_forms import (
     MOVE_FORMS,

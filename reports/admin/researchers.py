@@ -13,9 +13,9 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
+from accounts.admin_site import render_form_page
 from encryption.admin import BlindIndexSearchMixin, EncryptedObjectLogMixin
 from reports import services
-from reports.admin.form_page import render_form_page
 from reports.admin_forms import RelinkForm
 from reports.models import Reporter
 
