@@ -26,7 +26,13 @@ upgrade.
 from django.db import migrations
 from django.db.migrations.exceptions import IrreversibleError
 
-from encryption.rotation import EncryptedTable, file_columns_of, rotate_rows, stored_files
+from encryption.rotation import (
+    EncryptedTable,
+    file_columns_of,
+    models_with_history,
+    rotate_rows,
+    stored_files,
+)
 
 BATCH_SIZE = 500
 
@@ -55,18 +61,9 @@ def encrypt_plaintext(
 ) -> migrations.RunPython:
     """Return a migration operation encrypting the models' clear rows, history rows and files."""
 
-    def models_and_history(apps):
-        for model_name in model_names:
-            model = apps.get_model(app_label, model_name)
-            try:
-                history_model = apps.get_model(app_label, f"Historical{model_name}")
-            except LookupError:
-                history_model = None
-            yield model, history_model
-
     def encrypt(apps, schema_editor):
         using = schema_editor.connection.alias
-        for model, history_model in models_and_history(apps):
+        for model, history_model in models_with_history(apps, app_label, model_names):
             for each in (model, history_model):
                 if each is not None:
                     encrypt_plaintext_rows(each, batch_size=batch_size, using=using)
@@ -74,7 +71,7 @@ def encrypt_plaintext(
 
     def refuse_to_decrypt(apps, schema_editor):
         using = schema_editor.connection.alias
-        for model, history_model in models_and_history(apps):
+        for model, history_model in models_with_history(apps, app_label, model_names):
             for each in (model, history_model):
                 if each is not None and each._base_manager.using(using).exists():
                     raise IrreversibleError(

@@ -28,7 +28,13 @@ from django.db.migrations.exceptions import IrreversibleError
 from django.db.models import Case, Value, When
 
 from encryption.binding import ROW_KEY
-from encryption.rotation import EncryptedTable, file_columns_of, rotate_files, rotate_rows
+from encryption.rotation import (
+    EncryptedTable,
+    file_columns_of,
+    models_with_history,
+    rotate_files,
+    rotate_rows,
+)
 
 BATCH_SIZE = 500
 
@@ -93,19 +99,10 @@ def bind_to_rows(
     them.
     """
 
-    def models_and_history(apps):
-        for model_name in model_names:
-            model = apps.get_model(app_label, model_name)
-            try:
-                history_model = apps.get_model(app_label, f"Historical{model_name}")
-            except LookupError:
-                history_model = None
-            yield model, history_model
-
     def bind(apps, schema_editor):
         using = schema_editor.connection.alias
         seen_files = set()
-        for model, history_model in models_and_history(apps):
+        for model, history_model in models_with_history(apps, app_label, model_names):
             give_rows_keys(model, using=using, batch_size=batch_size)
             if history_model is not None:
                 give_history_rows_keys(history_model, model, using=using, batch_size=batch_size)
@@ -118,7 +115,7 @@ def bind_to_rows(
 
     def refuse_to_unbind(apps, schema_editor):
         using = schema_editor.connection.alias
-        for model, history_model in models_and_history(apps):
+        for model, history_model in models_with_history(apps, app_label, model_names):
             for each in (model, history_model):
                 if each is not None and each._base_manager.using(using).exists():
                     raise IrreversibleError(

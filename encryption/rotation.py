@@ -364,3 +364,14 @@ def _has_row_keys(model: type[models.Model]) -> bool:
 
 def _concrete_models() -> list[type[models.Model]]:
     return [model for model in apps.get_models() if not model._meta.proxy]
+
+
+def models_with_history(apps, app_label: str, model_names):
+    """Yield each named model of a migration's state with its history model (None if untracked)."""
+    for model_name in model_names:
+        model = apps.get_model(app_label, model_name)
+        try:
+            history_model = apps.get_model(app_label, f"Historical{model_name}")
+        except LookupError:
+            history_model = None
+        yield model, history_model
