@@ -21,6 +21,12 @@ def generate_open_reports(total: int, *, due_now: int) -> None:
     now = timezone.now()
     for start in range(0, total, BATCH):
         size = min(BATCH, total - start)
+        due = [
+            now - timedelta(hours=1)
+            if start + i < due_now
+            else now + timedelta(days=10 + (start + i) % 50)
+            for i in range(size)
+        ]
         reports = Report.objects.bulk_create(
             Report(
                 public_id=new_public_id(),
@@ -30,6 +36,8 @@ def generate_open_reports(total: int, *, due_now: int) -> None:
                 steps_to_reproduce="-",
                 status=Report.Status.ACKNOWLEDGED,
                 received_at=now - timedelta(days=1),
+                next_deadline_at=due[i],
+                next_deadline_kind=Deadline.Kind.TRIAGE,
             )
             for i in range(size)
         )
@@ -37,9 +45,7 @@ def generate_open_reports(total: int, *, due_now: int) -> None:
             Deadline(
                 report=report,
                 kind=Deadline.Kind.TRIAGE,
-                due_at=now - timedelta(hours=1)
-                if start + i < due_now
-                else now + timedelta(days=10 + (start + i) % 50),
+                due_at=due[i],
             )
             for i, report in enumerate(reports)
         )

@@ -72,10 +72,25 @@ def plan_deadlines(report: Report, program: Program) -> None:
             deadline.due_at = due_at
             deadline.last_reminder_stage = Deadline.ReminderStage.NONE
             deadline.save(update_fields=["due_at", "last_reminder_stage"])
+    refresh_next_deadline(report)
 
 
 def _open(report: Report):
     return report.deadlines.filter(met_at__isnull=True, cancelled_at__isnull=True)
+
+
+def refresh_next_deadline(report: Report) -> None:
+    """Copy the report's next running deadline onto the report, where the inbox reads it.
+
+    Every function here that changes a deadline ends with this. It writes with ``update()`` so
+    the bookkeeping makes no history row of its own.
+    """
+    running = _open(report).filter(paused_at__isnull=True).order_by("due_at")
+    due_at, kind = running.values_list("due_at", "kind").first() or (None, "")
+    if (report.next_deadline_at, report.next_deadline_kind) == (due_at, kind):
+        return
+    report.next_deadline_at, report.next_deadline_kind = due_at, kind
+    Report.objects.filter(pk=report.pk).update(next_deadline_at=due_at, next_deadline_kind=kind)
 
 
 def meet_deadlines(report: Report, *kinds: str) -> None:
@@ -84,6 +99,7 @@ def meet_deadlines(report: Report, *kinds: str) -> None:
         deadline.met_at = timezone.now()
         deadline.paused_at = None
         deadline.save(update_fields=["met_at", "paused_at"])
+    refresh_next_deadline(report)
 
 
 def cancel_open_deadlines(report: Report) -> None:
@@ -91,6 +107,7 @@ def cancel_open_deadlines(report: Report) -> None:
     for deadline in _open(report):
         deadline.cancelled_at = timezone.now()
         deadline.save(update_fields=["cancelled_at"])
+    refresh_next_deadline(report)
 
 
 def reopen_deadlines(report: Report, *kinds: str, program: Program) -> None:
@@ -106,6 +123,7 @@ def reopen_deadlines(report: Report, *kinds: str, program: Program) -> None:
         deadline.paused_at = None
         deadline.last_reminder_stage = Deadline.ReminderStage.NONE
         deadline.save()
+    refresh_next_deadline(report)
 
 
 def pause_deadlines(report: Report) -> None:
@@ -113,6 +131,7 @@ def pause_deadlines(report: Report) -> None:
     for deadline in _open(report).filter(paused_at__isnull=True):
         deadline.paused_at = timezone.now()
         deadline.save(update_fields=["paused_at"])
+    refresh_next_deadline(report)
 
 
 def resume_deadlines(report: Report) -> None:
@@ -123,3 +142,4 @@ def resume_deadlines(report: Report) -> None:
         deadline.paused_at = None
         deadline.last_reminder_stage = Deadline.ReminderStage.NONE
         deadline.save(update_fields=["due_at", "paused_at", "last_reminder_stage"])
+    refresh_next_deadline(report)

@@ -168,14 +168,32 @@ class Report(models.Model):
     # The row's identity in its encrypted values' associated data (encryption.binding).
     row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     last_activity_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The inbox orders and filters by the next promise due; reports.deadlines keeps these two in
+    # step with the deadline rows, so the list reads one indexed column, not every deadline.
+    next_deadline_at = models.DateTimeField(null=True, blank=True, editable=False)
+    next_deadline_kind = models.CharField(max_length=20, blank=True, editable=False)
+    awaiting_staff_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the researcher wrote and staff have not written back yet.",
+    )
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(
+        # Bookkeeping for the inbox, not a decision: not worth a history row each time.
+        excluded_fields=["next_deadline_at", "next_deadline_kind", "awaiting_staff_since"]
+    )
 
     class Meta:
         ordering = ["-received_at"]
         indexes = [
             models.Index(fields=["status", "-received_at"]),
             models.Index(fields=["reporter", "-last_activity_at"]),
+            models.Index(
+                fields=["next_deadline_at"],
+                condition=Q(status__in=["submitted", "acknowledged", "needs_info", "triaged"]),
+                name="reports_report_inbox_order",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -1,9 +1,6 @@
-"""Deadlines in the admin: on their report's page, as a filter of the report list, and their own."""
-
-from datetime import timedelta
+"""Deadlines in the admin: on their report's page and their own list."""
 
 from django.contrib import admin
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 from simple_history.admin import SimpleHistoryAdmin
@@ -41,28 +38,6 @@ class DeadlineInline(admin.TabularInline):
         if obj.due_at >= now:
             return f"{timeuntil(obj.due_at, now)} left"
         return f"overdue by {timesince(obj.due_at, now)}"
-
-
-class DeadlineFilter(admin.SimpleListFilter):
-    title = "deadlines"
-    parameter_name = "deadline"
-    DUE_SOON = timedelta(hours=24)
-
-    def lookups(self, request, model_admin):
-        return [("overdue", "Overdue"), ("due_soon", "Due within 24 hours")]
-
-    def queryset(self, request, queryset):
-        now = timezone.now()
-        open_deadlines = Deadline.objects.filter(
-            report=OuterRef("pk"), met_at__isnull=True, cancelled_at__isnull=True
-        )
-        if self.value() == "overdue":
-            return queryset.filter(Exists(open_deadlines.filter(due_at__lt=now)))
-        if self.value() == "due_soon":
-            return queryset.filter(
-                Exists(open_deadlines.filter(due_at__gte=now, due_at__lt=now + self.DUE_SOON))
-            )
-        return queryset
 
 
 @admin.register(Deadline)

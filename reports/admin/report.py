@@ -12,7 +12,8 @@ from accounts.admin_site import render_form_page
 from bounty.models import Award
 from encryption.admin import BlindIndexSearchMixin
 from reports import services
-from reports.admin.deadlines import DeadlineFilter, DeadlineInline
+from reports.admin.deadlines import DeadlineInline
+from reports.admin.inbox import InboxListMixin, InboxViewFilter
 from reports.admin.thread import AttachmentInline, MessageInline
 from reports.admin_forms import (
     MOVE_FORMS,
@@ -74,48 +75,12 @@ def perform_move(move: Move, report: Report, user, data: dict) -> Report:
     raise ValueError(f"No admin form performs {move}.")
 
 
-class AssignedToMeFilter(admin.SimpleListFilter):
-    title = "assigned to me"
-    parameter_name = "mine"
-
-    def lookups(self, request, model_admin):
-        return [("yes", "Assigned to me"), ("unassigned", "Unassigned")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(assignee=request.user)
-        if self.value() == "unassigned":
-            return queryset.filter(assignee__isnull=True)
-        return queryset
-
-
 @admin.register(Report)
-class ReportAdmin(BlindIndexSearchMixin, SimpleHistoryAdmin):
-    list_display = (
-        "public_id",
-        "title",
-        "reporter",
-        "status",
-        "severity",
-        "category",
-        "assignee",
-        "received_at",
-        "last_activity_at",
-    )
-    list_filter = (
-        "status",
-        AssignedToMeFilter,
-        DeadlineFilter,
-        "severity",
-        "category",
-        "assignee",
-        "resolution",
-    )
-    list_select_related = ("reporter", "severity", "category", "assignee")
+class ReportAdmin(InboxListMixin, BlindIndexSearchMixin, SimpleHistoryAdmin):
+    list_filter = (InboxViewFilter, "status", "severity", "category", "assignee", "resolution")
     search_fields = ("public_id", "title")
     blind_index_search_fields = ("reporter__email_index",)
     search_help_text = "Search by public id or title, or by the researcher's full email address."
-    date_hierarchy = "received_at"
     fieldsets = (
         (
             None,

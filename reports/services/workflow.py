@@ -58,6 +58,10 @@ def _locked(report: Report) -> Report:
 
 
 def _record(report: Report, *, author: User | None, body: str, public: bool, now=None) -> Message:
+    if public and author is not None and author.is_staff and report.awaiting_staff_since:
+        # Staff have written back: the researcher's last word is answered.
+        report.awaiting_staff_since = None
+        report.save(update_fields=["awaiting_staff_since"])
     message = Message.objects.create(
         report=report,
         author=author,
@@ -78,8 +82,29 @@ def _move(
     report.last_activity_at = now
     for name, value in fields.items():
         setattr(report, name, value)
+    took_it = _take_if_unassigned(report, acting_user)
     report.save()
     _record_decision(report, previous, acting_user=acting_user, at=now, reason=reason)
+    if took_it:
+        _note_taken(report, acting_user, now)
+
+
+def _take_if_unassigned(report: Report, acting_user: User | None) -> bool:
+    """Give an unassigned report to the member of staff acting on it; say whether it was."""
+    if report.assignee_id is not None or acting_user is None or not acting_user.is_staff:
+        return False
+    report.assignee = acting_user
+    return True
+
+
+def _note_taken(report: Report, acting_user: User, now) -> None:
+    _record(
+        report,
+        author=acting_user,
+        body=f"Assigned to {acting_user.email}, who acted on the report while it had no assignee.",
+        public=False,
+        now=now,
+    )
 
 
 def _record_decision(report: Report, previous: str, *, acting_user: User | None, at, reason):
@@ -201,6 +226,10 @@ def add_researcher_reply(report: Report, *, acting_user: User, body: str) -> Mes
     else:
         report.last_activity_at = now
         report.save(update_fields=["last_activity_at"])
+    # The oldest unanswered word counts: a second reply does not move the mark.
+    if report.awaiting_staff_since is None:
+        report.awaiting_staff_since = now
+        report.save(update_fields=["awaiting_staff_since"])
     message = Message.objects.create(
         report=report, author=acting_user, body=body, visibility=Message.Visibility.PUBLIC
     )
@@ -257,8 +286,13 @@ def _root_original(original: Report) -> Report:
 
 
 @audited
-def mark_duplicate(report: Report, *, acting_user: User, original: Report) -> Report:
-    """Close as a duplicate of an earlier report, whose status alone its researcher sees."""
+def mark_duplicate(
+    report: Report, *, acting_user: User, original: Report, message: str = ""
+) -> Report:
+    """Close as a duplicate of an earlier report, whose status alone its researcher sees.
+
+    ``message`` is added to the standard public wording, for the researcher.
+    """
     report = _locked(report)
     original = _root_original(original)
     if original.pk == report.pk:
@@ -281,7 +315,8 @@ def mark_duplicate(report: Report, *, acting_user: User, original: Report) -> Re
         report,
         author=acting_user,
         body=f"This report duplicates an earlier report, {original.public_id}, "
-        f"which is {original.get_status_display().lower()}.",
+        f"which is {original.get_status_display().lower()}."
+        + (f"\n\n{message.strip()}" if message.strip() else ""),
         public=True,
         now=now,
     )
@@ -411,7 +446,11 @@ def add_staff_message(report: Report, *, acting_user: User, body: str, public: b
     report = _locked(report)
     now = timezone.now()
     report.last_activity_at = now
-    report.save(update_fields=["last_activity_at"])
+    # Writing to the researcher is acting on the report; an internal note is not.
+    took_it = public and _take_if_unassigned(report, acting_user)
+    report.save(update_fields=["last_activity_at", "assignee"])
+    if took_it:
+        _note_taken(report, acting_user, now)
     if public:
         deadlines.meet_deadlines(report, Kind.FIRST_RESPONSE)
     return _record(report, author=acting_user, body=body, public=public, now=now)
