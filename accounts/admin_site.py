@@ -34,11 +34,20 @@ class StaffAdminSite(AdminSite):
 
 
 def render_form_page(
-    model_admin, request, *, title, form, subject="", submit_label="", cancel_url=""
+    model_admin,
+    request,
+    *,
+    title,
+    form,
+    subject="",
+    submit_label="",
+    cancel_url="",
+    secondary_submit: tuple[str, str] | None = None,
 ):
     """Render one form in the admin's frame: a move, a role change, a payment, a re-link.
 
-    Its button says the title unless told otherwise.
+    Its button says the title unless told otherwise. ``secondary_submit`` is (name, label) of a
+    second button that posts the form without acting, such as a check that shows a hint.
     """
     context = {
         **model_admin.admin_site.each_context(request),
@@ -48,5 +57,6 @@ def render_form_page(
         "form": form,
         "submit_label": submit_label or title,
         "cancel_url": cancel_url,
+        "secondary_submit": secondary_submit,
     }
     return TemplateResponse(request, "admin/form_page.html", context)

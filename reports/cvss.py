@@ -44,3 +44,30 @@ def score_vector(vector: str) -> CvssScore:
 def suggested_severity(score: CvssScore) -> Severity | None:
     """Return the program's severity named like the vector's rating, if the program has one."""
     return Severity.objects.filter(name__iexact=score.rating).first()
+
+
+def describe_suggestion(score: CvssScore, chosen: Severity | None = None) -> str:
+    """Say what the vector scores and which severity that suggests, against the one chosen."""
+    severity = suggested_severity(score)
+    text = f"CVSS {score.version} base score {score.base_score} ({score.rating})"
+    if severity is None:
+        return f"{text}: no severity of the program is named {score.rating}."
+    if chosen is not None and severity != chosen:
+        return f"{text} suggests {severity}; you chose {chosen}."
+    return f"{text} suggests {severity}."
+
+
+def cvss_suggestion(vector: str) -> dict:
+    """Score ``vector`` for a form's live hint: what it suggests, or what is wrong with it."""
+    if not vector.strip():
+        return {"ok": False, "text": "", "severity": None}
+    try:
+        score = score_vector(vector)
+    except ValidationError as error:
+        return {"ok": False, "text": " ".join(error.messages), "severity": None}
+    severity = suggested_severity(score)
+    return {
+        "ok": True,
+        "text": describe_suggestion(score),
+        "severity": severity.pk if severity else None,
+    }

@@ -104,6 +104,8 @@ ADMIN_CUSTOM_VIEWS = {
     "admin:bounty_payout_mark_paid": "bounty.pay_payout",
     "admin:reports_report_move": "reports.change_report",
     "admin:reports_report_assign": "reports.change_report",
+    "admin:reports_report_compose": "reports.change_report",
+    "admin:reports_report_cvss_suggestion": "reports.view_report",
     "admin:reports_report_received_by_email": "reports.add_report",
     "admin:reports_attachment_download": "reports.view_attachment",
     "admin:auth_user_password_change": "accounts.change_user",

@@ -31,19 +31,20 @@ class InboxViewFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [(view.value, rule.label) for view, rule in inbox.VIEWS.items()]
 
-    def chosen(self, request) -> View:
+    @classmethod
+    def view_named(cls, request) -> View:
         try:
-            return View(self.value())
+            return View(request.GET.get(cls.parameter_name))
         except ValueError:
             # A search with no view chosen looks through every report: an id or an address
             # should be found whatever state its report is in.
             return View.ALL if request.GET.get("q") else inbox.DEFAULT_VIEW
 
     def queryset(self, request, queryset):
-        return inbox.inbox(queryset, self.chosen(request), request.user)
+        return inbox.inbox(queryset, self.view_named(request), request.user)
 
     def choices(self, changelist):
-        chosen = self.chosen(self.request)
+        chosen = self.view_named(self.request)
         counts = inbox.view_counts(self.request.user)
         for view, rule in inbox.VIEWS.items():
             yield {
@@ -75,13 +76,13 @@ def deadline_cell(report: Report, now=None):
     kind = Deadline.Kind(report.next_deadline_kind).label if report.next_deadline_kind else ""
     local = timezone.localtime(due)
     return format_html(
-        '<span class="deadline {}">{}</span><br><span class="deadline-when">{}: '
+        '<span class="deadline {}">{}</span><br><span class="deadline-when">{} · '
         '<time datetime="{}">{}</time></span>',
         urgency,
         left,
         kind,
         due.isoformat(),
-        date_format(local, "D j M, H:i T"),
+        date_format(local, "D j M H:i T"),
     )
 
 
@@ -91,16 +92,22 @@ class InboxListMixin:
     list_display = (
         "public_id_cell",
         "title_cell",
-        "reporter",
         "status_cell",
         "severity",
         "next_deadline",
-        "assignee",
+        "assignee_cell",
         "last_activity",
     )
     list_display_links = ("public_id_cell", "title_cell")
     list_select_related = ("reporter", "severity", "assignee")
     list_per_page = 50
+    # Counting every filter choice on every page load costs a query per choice.
+    show_facets = admin.ShowFacets.NEVER
+
+    def inbox_context(self, request) -> dict:
+        """The list's heading names the view; the model menu gives the table its width."""
+        view = InboxViewFilter.view_named(request)
+        return {"title": inbox.VIEWS[view].label, "is_nav_sidebar_enabled": False}
 
     def get_ordering(self, request):
         return list(inbox.INBOX_ORDER)
@@ -109,16 +116,21 @@ class InboxListMixin:
     def public_id_cell(self, obj):
         return format_html('<span class="nowrap public-id">{}</span>', obj.public_id)
 
-    @admin.display(description="Title", ordering="title")
+    @admin.display(description="Title and researcher", ordering="title")
     def title_cell(self, obj):
-        if obj.awaiting_staff_since:
-            return format_html(
-                '{} <span class="badge replied" title="Since {}">{}</span>',
-                obj.title,
-                date_format(timezone.localtime(obj.awaiting_staff_since), "D j M, H:i T"),
+        # The researcher under the title: one column fewer keeps the table within 1280 px.
+        replied = (
+            format_html(
+                ' <span class="badge replied" title="Since {}">{}</span>',
+                date_format(timezone.localtime(obj.awaiting_staff_since), "D j M H:i T"),
                 "researcher replied",
             )
-        return obj.title
+            if obj.awaiting_staff_since
+            else ""
+        )
+        return format_html(
+            '{}{}<br><span class="researcher">{}</span>', obj.title, replied, obj.reporter
+        )
 
     @admin.display(description="Status", ordering="status")
     def status_cell(self, obj):
@@ -130,6 +142,17 @@ class InboxListMixin:
     @admin.display(description="Next deadline", ordering="next_deadline_at")
     def next_deadline(self, obj):
         return deadline_cell(obj)
+
+    @admin.display(description="Assignee", ordering="assignee__email")
+    def assignee_cell(self, obj):
+        if obj.assignee is None:
+            return format_html('<span class="unassigned">{}</span>', "nobody")
+        # The part before the @ tells a team apart and keeps the column narrow.
+        return format_html(
+            '<span class="nowrap" title="{}">{}</span>',
+            obj.assignee.email,
+            obj.assignee.email.split("@")[0],
+        )
 
     @admin.display(description="Last activity", ordering="last_activity_at")
     def last_activity(self, obj):

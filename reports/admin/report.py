@@ -1,50 +1,31 @@
 """Reports in the admin: the report page, its moves, assignment, mail intake and bulk actions."""
 
+from copy import copy
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.admin_site import render_form_page
-from bounty.models import Award
 from encryption.admin import BlindIndexSearchMixin
-from reports import services
-from reports.admin.deadlines import DeadlineInline
-from reports.admin.inbox import InboxListMixin, InboxViewFilter
-from reports.admin.thread import AttachmentInline, MessageInline
+from reports import services, workspace
+from reports.admin.inbox import InboxListMixin, InboxViewFilter, deadline_cell
 from reports.admin_forms import (
     MOVE_FORMS,
     AssignForm,
-    DuplicateForm,
+    ComposerForm,
     EmailedReportForm,
     TriageForm,
+    move_form_kwargs,
 )
-from reports.models import Message, Report
+from reports.cvss import cvss_suggestion
+from reports.models import Report
+from reports.selectors import report_awards
 from reports.transitions import TRANSITIONS, IllegalMove, Move, allowed_staff_moves, is_allowed
-
-
-class AwardInline(admin.TabularInline):
-    model = Award
-    extra = 0
-    verbose_name_plural = "awards and payouts"
-    fields = ("kind", "amount", "currency", "proposed_by", "proposed_at", "payout_status")
-    readonly_fields = fields
-    can_delete = False
-    show_change_link = True
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("proposed_by", "payout")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="Payout")
-    def payout_status(self, obj):
-        payout = getattr(obj, "payout", None)
-        return payout.get_status_display() if payout else "—"
 
 
 def perform_move(move: Move, report: Report, user, data: dict) -> Report:
@@ -63,7 +44,9 @@ def perform_move(move: Move, report: Report, user, data: dict) -> Report:
             message=data["message"],
         )
     if move == Move.MARK_DUPLICATE:
-        return services.mark_duplicate(report, acting_user=user, original=data["original"])
+        return services.mark_duplicate(
+            report, acting_user=user, original=data["original"], message=data["message"]
+        )
     if move == Move.RESOLVE:
         return services.resolve_report(report, acting_user=user, message=data["message"])
     if move == Move.CLOSE:
@@ -77,61 +60,55 @@ def perform_move(move: Move, report: Report, user, data: dict) -> Report:
 
 @admin.register(Report)
 class ReportAdmin(InboxListMixin, BlindIndexSearchMixin, SimpleHistoryAdmin):
-    list_filter = (InboxViewFilter, "status", "severity", "category", "assignee", "resolution")
+    list_filter = (InboxViewFilter, "status", "severity", "category", "assignee")
     search_fields = ("public_id", "title")
     blind_index_search_fields = ("reporter__email_index",)
     search_help_text = "Search by public id or title, or by the researcher's full email address."
-    fieldsets = (
-        (
-            None,
-            {"fields": ("public_id", "title", "reporter", "status", "resolution", "duplicate_of")},
-        ),
-        ("Triage", {"fields": ("category", "severity", "cvss_vector", "cvss_score", "assignee")}),
-        ("Affected", {"fields": ("affected_asset", "affected_version")}),
-        ("Report", {"fields": ("description", "steps_to_reproduce", "impact")}),
-        (
-            "Timeline",
-            {
-                "fields": (
-                    "received_at",
-                    "acknowledged_at",
-                    "triaged_at",
-                    "resolved_at",
-                    "closed_at",
-                    "last_activity_at",
-                )
-            },
-        ),
-    )
-    inlines = [MessageInline, AttachmentInline, DeadlineInline, AwardInline]
-    actions = ["assign_to_me", "acknowledge", "close_as_spam"]
+    # Every field is shown by the workspace template, none is edited: a report changes only
+    # through its moves, each one a service call with its rules.
+    fields = ()
     change_form_template = "admin/reports/report/change_form.html"
-
-    def get_readonly_fields(self, request, obj=None):
-        # A report changes only through its moves, each one a service call with its rules.
-        return [name for fieldset in self.fieldsets for name in fieldset[1]["fields"]]
+    actions = ["assign_to_me", "acknowledge", "close_as_spam"]
 
     def has_add_permission(self, request):
         # Reports arrive through the portal or mail intake, as the researcher's words.
         return False
 
-    def save_model(self, request, obj, form, change):
-        """Save nothing: every field is read-only, and moves have their own pages."""
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST":
+            # Nothing on the page is saved by a form; the composer and the moves post elsewhere.
+            return HttpResponseNotAllowed(["GET"])
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
-    def save_formset(self, request, form, formset, change):
-        if formset.model is not Message:
-            formset.save()
-            return
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        for message_form in formset.extra_forms:
-            if message_form.has_changed() and message_form.is_valid():
-                message = services.add_staff_message(
-                    form.instance,
-                    acting_user=request.user,
-                    body=message_form.cleaned_data["body"],
-                    public=message_form.cleaned_data["visibility"] == Message.Visibility.PUBLIC,
-                )
-                formset.new_objects.append(message)
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            # A composer handed in (one posted with errors) is kept, with what was typed.
+            context = {**self._workspace_context(request, obj), **context}
+            # The conversation needs the width more than the model menu does.
+            context["is_nav_sidebar_enabled"] = False
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _workspace_context(self, request, report):
+        may_act = self.has_change_permission(request, report)
+        return {
+            "title": report.title,
+            "subtitle": report.public_id,
+            "may_act": may_act,
+            "moves": [(move.value, TRANSITIONS[move].label) for move in allowed_staff_moves(report)]
+            if may_act
+            else [],
+            "thread": workspace.staff_thread(report),
+            "submitted_files": workspace.submitted_files(report),
+            "deadline_states": workspace.deadline_states(report),
+            "next_deadline": deadline_cell(report),
+            "awards": list(report_awards(report)),
+            "composer": ComposerForm() if may_act else None,
+            "composer_url": reverse("admin:reports_report_compose", args=[report.pk]),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete_link": False,
+        }
 
     def get_urls(self):
         return [
@@ -146,20 +123,22 @@ class ReportAdmin(InboxListMixin, BlindIndexSearchMixin, SimpleHistoryAdmin):
                 name="reports_report_received_by_email",
             ),
             path(
+                "<path:object_id>/compose/",
+                self.admin_site.admin_view(self.compose_view),
+                name="reports_report_compose",
+            ),
+            path(
+                "cvss-suggestion/",
+                self.admin_site.admin_view(self.cvss_suggestion_view),
+                name="reports_report_cvss_suggestion",
+            ),
+            path(
                 "<path:object_id>/assign/",
                 self.admin_site.admin_view(self.assign_view),
                 name="reports_report_assign",
             ),
             *super().get_urls(),
         ]
-
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        if obj is not None and self.has_change_permission(request, obj):
-            context["moves"] = [
-                (move.value, TRANSITIONS[move].label) for move in allowed_staff_moves(obj)
-            ]
-            context["may_assign"] = True
-        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _report_for_change(self, request, object_id):
         report = self.get_object(request, object_id)
@@ -189,9 +168,9 @@ class ReportAdmin(InboxListMixin, BlindIndexSearchMixin, SimpleHistoryAdmin):
         if not is_allowed(report, move):
             self.message_user(request, str(IllegalMove(report, move)), messages.ERROR)
             return redirect("admin:reports_report_change", report.pk)
-        extra = {"report": report} if form_class is DuplicateForm else {}
-        form = form_class(request.POST or None, **extra)
-        if request.method == "POST" and form.is_valid():
+        form = form_class(request.POST or None, **move_form_kwargs(form_class, report, self))
+        checking = TriageForm.CHECK in request.POST
+        if request.method == "POST" and form.is_valid() and not checking:
             try:
                 perform_move(move, report, request.user, form.cleaned_data)
             except (IllegalMove, ValidationError) as error:
@@ -202,9 +181,59 @@ class ReportAdmin(InboxListMixin, BlindIndexSearchMixin, SimpleHistoryAdmin):
                     request, f"{TRANSITIONS[move].label}: done. {note}".strip(), messages.SUCCESS
                 )
                 return redirect("admin:reports_report_change", report.pk)
-        return self._render_move_form(
-            request, report, f"{TRANSITIONS[move].label}: {report.public_id}", form
+        return render_form_page(
+            self,
+            request,
+            title=f"{TRANSITIONS[move].label}: {report.public_id}",
+            form=form,
+            subject=f"{report.title}: currently {report.get_status_display().lower()}.",
+            cancel_url=reverse("admin:reports_report_change", args=[report.pk]),
+            secondary_submit=(TriageForm.CHECK, "Check the vector")
+            if isinstance(form, TriageForm)
+            else None,
         )
+
+    def compose_view(self, request, object_id):
+        """Post the composer: to the researcher or as an internal note, as its button says."""
+        report = self._report_for_change(request, object_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        form = ComposerForm(request.POST)
+        if form.is_valid():
+            try:
+                services.add_staff_message(
+                    report,
+                    acting_user=request.user,
+                    body=form.cleaned_data["body"],
+                    public=form.cleaned_data["audience"] == ComposerForm.PUBLIC,
+                )
+            except ValidationError as error:
+                form.add_error("body", error)
+            else:
+                done = (
+                    "Reply sent to the researcher."
+                    if form.cleaned_data["audience"] == ComposerForm.PUBLIC
+                    else "Internal note added: staff only."
+                )
+                # The admin log says that a message was posted, never what it said.
+                self.log_change(request, report, done)
+                self.message_user(request, done, messages.SUCCESS)
+                return redirect(
+                    reverse("admin:reports_report_change", args=[report.pk]) + "#thread-end"
+                )
+        # Show the page again with what was typed and what is wrong: nothing typed is lost. The
+        # page is drawn as for a GET, since the report page itself takes no POST.
+        page_request = copy(request)
+        page_request.method, page_request.POST = "GET", QueryDict()
+        response = self.change_view(page_request, str(report.pk), extra_context={"composer": form})
+        response.status_code = 400
+        return response
+
+    def cvss_suggestion_view(self, request):
+        """Score a vector for the triage form's live suggestion: JSON, nothing stored."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return JsonResponse(cvss_suggestion(request.GET.get("vector", "")))
 
     def assign_view(self, request, object_id):
         report = self._report_for_change(request, object_id)
@@ -248,6 +277,7 @@ class ReportAdmin(InboxListMixin, BlindIndexSearchMixin, SimpleHistoryAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {
             **(extra_context or {}),
+            **self.inbox_context(request),
             "may_record_emailed": request.user.has_perm("reports.add_report"),
         }
         return super().changelist_view(request, extra_context)

@@ -45,20 +45,12 @@ def _move(client, report, move, data) -> None:
 
 
 def _note_on_the_report_page(client, report, body) -> None:
-    data = {
-        f"{prefix}-{key}": 0
-        for prefix in ("messages", "attachments", "deadlines", "awards")
-        for key in ("TOTAL_FORMS", "INITIAL_FORMS")
-    }
-    deadlines = list(report.deadlines.all())
-    data["deadlines-TOTAL_FORMS"] = data["deadlines-INITIAL_FORMS"] = len(deadlines)
-    for index, deadline in enumerate(deadlines):
-        data[f"deadlines-{index}-id"] = deadline.pk
-        data[f"deadlines-{index}-report"] = report.pk
-    data.update(
-        {"messages-TOTAL_FORMS": 1, "messages-0-visibility": "internal", "messages-0-body": body}
+    _expect_redirect(
+        client.post(
+            reverse("admin:reports_report_compose", args=[report.pk]),
+            {"body": body, "audience": "internal"},
+        )
     )
-    _expect_redirect(client.post(reverse("admin:reports_report_change", args=[report.pk]), data))
 
 
 def fill_the_desk(client, *, secret, researcher, triager, finance_user):

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from bounty.models import Severity
 from reports import services
-from reports.models import Deadline, Message, Report
+from reports.models import Deadline, Report
 
 pytestmark = pytest.mark.django_db
 
@@ -150,48 +150,6 @@ def test_assign_to_me_and_close_as_spam_in_bulk(client, submit, triager):
     second.refresh_from_db()
     assert first.assignee == triager and second.assignee == triager
     assert second.resolution == Report.Resolution.SPAM
-
-
-def test_a_message_added_on_the_report_page_goes_through_the_service(
-    client, submit, triager, researcher
-):
-    report = submit()
-    client.force_login(triager)
-    management = {
-        f"{prefix}-{key}": value
-        for prefix in ("messages", "attachments", "deadlines", "awards")
-        for key, value in (("TOTAL_FORMS", 0), ("INITIAL_FORMS", 0))
-    }
-    management["deadlines-INITIAL_FORMS"] = report.deadlines.count()
-    management["deadlines-TOTAL_FORMS"] = report.deadlines.count()
-    for index, deadline in enumerate(report.deadlines.all()):
-        management[f"deadlines-{index}-id"] = deadline.pk
-        management[f"deadlines-{index}-report"] = report.pk
-    data = {
-        **management,
-        "messages-TOTAL_FORMS": 1,
-        "messages-0-visibility": "internal",
-        "messages-0-body": "Reproduced locally.",
-    }
-
-    response = client.post(_change(report), data)
-
-    assert response.status_code == 302
-    note = report.messages.get()
-    assert note.visibility == Message.Visibility.INTERNAL
-    assert note.author == triager
-
-
-def test_the_thread_tells_public_and_internal_apart(client, submit, triager):
-    report = submit()
-    services.add_staff_message(report, acting_user=triager, body="note", public=False)
-    services.add_staff_message(report, acting_user=triager, body="hello", public=True)
-    client.force_login(triager)
-
-    page = client.get(_change(report)).content.decode()
-
-    assert "INTERNAL NOTE: staff only" in page
-    assert "PUBLIC: the researcher sees this" in page
 
 
 def test_deadlines_on_the_report_page_show_time_left_or_overdue(client, submit, triager):
