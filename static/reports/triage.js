@@ -1,6 +1,6 @@
 // The triage form: say which severity the CVSS vector suggests while it is typed.
 // The form works without this: "Check the vector" shows the same hint from the server.
-(function () {
+document.addEventListener("DOMContentLoaded", function () {
   "use strict";
   var input = document.querySelector("[data-cvss-vector]");
   var severity = document.getElementById("id_severity");
@@ -55,4 +55,4 @@
     window.clearTimeout(timer);
     timer = window.setTimeout(suggest, 250);
   });
-})();
+});
