@@ -21,6 +21,7 @@ from reports.models import Message, Report, Reporter, ReportStatusChange
 from reports.transitions import Move, target_status
 
 Kind = deadlines.Kind
+News = emails.ResearcherNews
 Resolution = Report.Resolution
 
 CLOSING_RESOLUTIONS = frozenset(
@@ -57,7 +58,16 @@ def _locked(report: Report) -> Report:
     )
 
 
-def _record(report: Report, *, author: User | None, body: str, public: bool, now=None) -> Message:
+def _record(
+    report: Report,
+    *,
+    author: User | None,
+    body: str,
+    public: bool,
+    now=None,
+    news: News = News.NEW_MESSAGE,
+) -> Message:
+    """Leave a message on the report; a public one mails the researcher what happened."""
     message = Message.objects.create(
         report=report,
         author=author,
@@ -66,7 +76,7 @@ def _record(report: Report, *, author: User | None, body: str, public: bool, now
         created_at=now or timezone.now(),
     )
     if public:
-        emails.mail_report_updated(report, message)
+        emails.mail_researcher_news(report, message, news)
     return message
 
 
@@ -152,6 +162,7 @@ def acknowledge_report(report: Report, *, acting_user: User, message: str = "") 
         body=message.strip() or "Your report has been acknowledged. We are looking into it.",
         public=True,
         now=now,
+        news=News.ACKNOWLEDGED,
     )
     return report
 
@@ -177,7 +188,14 @@ def request_information(report: Report, *, acting_user: User, question: str) -> 
     # A question is a response: it meets the first-response promise.
     deadlines.meet_deadlines(report, Kind.FIRST_RESPONSE)
     deadlines.pause_deadlines(report)
-    _record(report, author=acting_user, body=question, public=True, now=now)
+    _record(
+        report,
+        author=acting_user,
+        body=question,
+        public=True,
+        now=now,
+        news=News.NEEDS_INFORMATION,
+    )
     return report
 
 
@@ -243,7 +261,14 @@ def triage_report(
         if first_triage
         else f"The severity of your report is now {severity.name}."
     )
-    _record(report, author=acting_user, body=public_note, public=True, now=now)
+    _record(
+        report,
+        author=acting_user,
+        body=public_note,
+        public=True,
+        now=now,
+        news=News.TRIAGED if first_triage else News.REASSESSED,
+    )
     return report
 
 
@@ -284,6 +309,7 @@ def mark_duplicate(report: Report, *, acting_user: User, original: Report) -> Re
         f"which is {original.get_status_display().lower()}.",
         public=True,
         now=now,
+        news=News.CLOSED_AS_DUPLICATE,
     )
     _record(
         report,
@@ -316,6 +342,7 @@ def resolve_report(report: Report, *, acting_user: User, message: str = "") -> R
         body=message.strip() or "The vulnerability you reported has been fixed. Thank you.",
         public=True,
         now=now,
+        news=News.RESOLVED,
     )
     return report
 
@@ -352,6 +379,7 @@ def close_report(
         body=message.strip() or f"This report has been closed as {label}.",
         public=True,
         now=now,
+        news=News.CLOSED,
     )
     return report
 
@@ -379,7 +407,7 @@ def reopen_report(report: Report, *, acting_user: User, reason: str) -> Report:
         else [Kind.TRIAGE]
     )
     deadlines.reopen_deadlines(report, *kinds, program=current_program())
-    _record(report, author=acting_user, body=reason, public=True, now=now)
+    _record(report, author=acting_user, body=reason, public=True, now=now, news=News.REOPENED)
     return report
 
 
