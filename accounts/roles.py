@@ -37,6 +37,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "reports.view_attachment",
         "reports.add_attachment",
         "reports.view_deadline",
+        "reports.view_savedreply",
         "bounty.view_award",
         "bounty.add_award",
         "bounty.view_payout",
@@ -65,6 +66,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "reports.relink_reporter",
         "reports.view_report",
         "reports.view_deadline",
+        # Saved replies are program text: the program admin writes them, triagers use them.
+        *(f"reports.{action}_savedreply" for action in ("view", "add", "change", "delete")),
         "bounty.view_award",
         "bounty.view_payout",
         "accounts.view_user",
@@ -203,6 +206,7 @@ ADMIN_RIGHTS: dict[str, AdminRights] = {
         delete="reports.delete_reporter",
         actions={"delete_selected": "reports.delete_reporter"},
     ),
+    "reports.savedreply": _every_right("reports.savedreply"),
     "socialaccount.socialaccount": _every_right("socialaccount.socialaccount"),
 }
 

@@ -1,4 +1,5 @@
-"""The demo world: the reference program, its staff, two researchers, reports and payouts.
+"""The demo world: the reference program, its staff, two researchers, reports and payouts, and
+the saved replies its staff answer with.
 
 Every row is looked up by a stable natural key before it is created, so seeding twice changes
 nothing, and a row someone edited in the admin is left as they made it.
@@ -20,7 +21,8 @@ from bounty import services as bounty_services
 from bounty.models import Award, Category, Payout, Severity
 from bounty.reference_program import load_reference_program
 from reports import services
-from reports.models import Report, Reporter
+from reports.models import Report, Reporter, SavedReply
+from reports.saved_replies import save_saved_reply
 
 DEFAULT_PASSWORD = "bounty-desk-demo"  # noqa: S105 - demo accounts only, printed on seeding
 
@@ -49,6 +51,46 @@ REPORT_PLAN = [
 ]
 
 
+# (name, body, active): answers the reference program's rules call for, in its staff's words.
+SAVED_REPLIES = [
+    (
+        "Acknowledge: we are looking into it",
+        "Hello {researcher_name},\n\nThank you for reporting {report_id} to {program_name}. "
+        "A member of the security team has read it and is looking into it. We will write again "
+        "as soon as we know more.",
+        True,
+    ),
+    (
+        "Ask for steps to reproduce",
+        "Hello {researcher_name},\n\nThank you for {report_id}. We could not reproduce the "
+        "issue from the report as it stands. Could you send clear, numbered steps to reproduce "
+        "it, with the version you tested and the requests or configuration involved? A report "
+        "needs them to qualify for a bounty.",
+        True,
+    ),
+    (
+        "Out of scope: a system you do not own",
+        "Hello {researcher_name},\n\nThank you for {report_id}. Our policy asks researchers to "
+        "test only systems and accounts they own, and this report involves one that is not "
+        "yours, so we are closing it as out of scope. Please test against a proxy instance you "
+        "run yourself.",
+        True,
+    ),
+    (
+        "Fixed: thank you",
+        "Hello {researcher_name},\n\nThe issue you reported in {report_id} is fixed. Thank "
+        "you for helping keep {program_name} and its users safe.",
+        True,
+    ),
+    (
+        "No bounties (from when the program paid none)",
+        "Hello {researcher_name},\n\nThank you for {report_id}. {program_name} runs a "
+        "disclosure program and offers no bounties, but we credit every valid report.",
+        False,
+    ),
+]
+
+
 @dataclass
 class DemoWorld:
     password: str
@@ -71,6 +113,15 @@ def _ensure_user(email, full_name, password, *, staff, superuser=False, role=Non
             user=user, email=email, defaults={"verified": True, "primary": True}
         )
     return user
+
+
+def _ensure_saved_reply(name, body, active, author):
+    saved_reply = SavedReply.objects.filter(name=name).first()
+    if saved_reply is None:
+        saved_reply = save_saved_reply(
+            SavedReply(name=name, body=body, is_active=active), acting_user=author
+        )
+    return saved_reply
 
 
 def _ensure_report(reporter, plan, now, triager):
@@ -201,6 +252,8 @@ def seed_demo_world(password: str = DEFAULT_PASSWORD) -> DemoWorld:
             email, name, password, staff=True, superuser=superuser, role=role
         )
     now = timezone.now()
+    for name, body, active in SAVED_REPLIES:
+        _ensure_saved_reply(name, body, active, world.users["admin@demo.test"])
     with acting_user(world.users["admin@demo.test"]):
         for email, name, method, details in RESEARCHERS:
             user = _ensure_user(email, name, password, staff=False)

@@ -3,6 +3,7 @@ report content: mail is not end-to-end secure, so details stay in the desk behin
 program admin may turn on ``Program.titles_in_mail``: mail then names reports by title and
 category too, and its footer says so."""
 
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -61,21 +62,53 @@ def mail_new_report_to_triagers(report: Report) -> None:
         )
 
 
-def mail_report_updated(report: Report, message: Message) -> None:
-    """Tell the researcher about a public move or message; internal notes never get here."""
+class ResearcherNews(StrEnum):
+    """What happened on a report that its researcher is told of; each names the mail telling it."""
+
+    NEW_MESSAGE = "report_new_message"
+    ACKNOWLEDGED = "report_acknowledged"
+    NEEDS_INFORMATION = "report_needs_information"
+    TRIAGED = "report_triaged"
+    REASSESSED = "report_reassessed"
+    RESOLVED = "report_resolved"
+    CLOSED = "report_closed"
+    CLOSED_AS_DUPLICATE = "report_closed_as_duplicate"
+    REOPENED = "report_reopened"
+
+
+def _news_context(report: Report, news: ResearcherNews) -> dict:
+    context = _report_context(report)
+    if news == ResearcherNews.CLOSED:
+        context["resolution"] = report.get_resolution_display().lower()
+    if news == ResearcherNews.CLOSED_AS_DUPLICATE:
+        # The original is another researcher's report: its status is all this one learns of it.
+        context["original_status"] = report.duplicate_of.get_status_display().lower()
+    return context
+
+
+def mail_researcher_news(report: Report, message: Message, news: ResearcherNews) -> None:
+    """Tell the researcher what happened on their report; internal notes never get here."""
     if message.visibility != Message.Visibility.PUBLIC:
         raise ValueError("Internal notes are never mailed to the researcher.")
     queue_mail(
         to=report.reporter.email,
-        template="report_updated",
-        context=_report_context(report),
+        template=news.value,
+        context=_news_context(report, news),
         report_public_id=report.public_id,
     )
 
 
+def _owners(report: Report) -> list[str]:
+    # The assignee owns the report; while nobody does, or the assignee has left (deactivated),
+    # every triager does, so that no reply or deadline waits on a mailbox nobody reads.
+    if report.assignee is not None and report.assignee.is_active:
+        return [report.assignee.email]
+    return roles.member_emails(roles.TRIAGER)
+
+
 def mail_researcher_replied(report: Report) -> None:
-    recipients = [report.assignee.email] if report.assignee else roles.member_emails(roles.TRIAGER)
-    for email in recipients:
+    """Tell whoever owns the report that the researcher wrote."""
+    for email in _owners(report):
         queue_mail(
             to=email,
             template="researcher_replied",
@@ -85,6 +118,7 @@ def mail_researcher_replied(report: Report) -> None:
 
 
 def mail_report_assigned(report: Report) -> None:
+    """Tell the new assignee the report is theirs now."""
     queue_mail(
         to=report.assignee.email,
         template="report_assigned",
@@ -96,7 +130,7 @@ def mail_report_assigned(report: Report) -> None:
 def mail_deadline_reminder(deadline: Deadline, stage: int) -> None:
     """Remind whoever owes the deadline; past the grace period, escalate to program admins."""
     report = deadline.report
-    owners = [report.assignee.email] if report.assignee else roles.member_emails(roles.TRIAGER)
+    owners = _owners(report)
     if stage == Deadline.ReminderStage.ESCALATED:
         recipients = sorted(set(owners) | set(roles.member_emails(roles.PROGRAM_ADMIN)))
     else:

@@ -17,6 +17,7 @@ from encryption.fields import (
     EncryptedTextField,
 )
 from encryption.storage import encrypted_storage
+from reports.placeholders import PLACEHOLDERS, validate_placeholders
 
 # Crockford's base32 without the look-alikes: readable aloud and in mail subjects.
 _PUBLIC_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -364,3 +365,52 @@ class ReportStatusChange(StatusChange):
     def __str__(self):
         before = self.get_from_status_display() or "Submission"
         return f"{before} → {self.get_to_status_display()} by {self.actor}"
+
+
+class SavedReply(models.Model):
+    """A canned answer the program keeps for staff to start a message from.
+
+    Program text, kept in clear like the policy: it names no report until staff use it, and
+    what it becomes then is a message, encrypted like every other.
+    """
+
+    name = models.CharField(
+        max_length=100,
+        unique=True,
+        help_text="What staff pick it by, such as “Ask for steps to reproduce”.",
+    )
+    body = models.TextField(
+        validators=[validate_placeholders],
+        help_text="Markdown. Placeholders: "
+        + ", ".join(f"{{{name}}} for {meaning}" for name, meaning in PLACEHOLDERS.items())
+        + ". Write {{ or }} for a brace itself. Keep report details out: this text is not "
+        "encrypted.",
+    )
+    is_active = models.BooleanField("active", default=True, help_text="Offered when writing.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "saved replies"
+
+    def __str__(self):
+        return self.name

@@ -42,9 +42,30 @@ def researcher_reports(user) -> QuerySet[Report]:
 
 def report_for_researcher(user, public_id: str) -> Report:
     """Return the user's report with this public id; raise Http404 for any other."""
+    # Not the original of a duplicate: that is another researcher's report (original_status).
     return get_object_or_404(
-        researcher_reports(user).select_related("category", "duplicate_of"), public_id=public_id
+        researcher_reports(user).select_related("category"), public_id=public_id
     )
+
+
+def original_status(report: Report) -> str:
+    """Return the status of the report this one duplicates, as its researcher may read it.
+
+    Only the status: the original is most likely another researcher's, so its title, id and
+    contents are never read here. An original that was itself closed as a duplicate since is
+    followed to the report that stands.
+    """
+    original_id, seen = report.duplicate_of_id, set()
+    status = ""
+    while original_id is not None and original_id not in seen:
+        seen.add(original_id)
+        original_id, to_status, resolution = (
+            Report.objects.filter(pk=original_id)
+            .values_list("duplicate_of_id", "status", "resolution")
+            .get()
+        )
+        status = _status_label(to_status, resolution)
+    return status.lower()
 
 
 def researcher_reporter(user) -> Reporter | None:

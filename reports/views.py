@@ -124,6 +124,7 @@ def _report_page(request, report, reply_form, *, status=200):
         "reply_form": reply_form,
         "attachments": selectors.submitted_attachments(report),
         "timeline": selectors.public_timeline(report),
+        "original_status": selectors.original_status(report),
         "next_deadline": selectors.next_open_deadline(report),
         "awards": selectors.report_awards(report),
         "program_timezone": _program_timezone(),

@@ -15,7 +15,15 @@ from bounty.models import (
     Program,
     Severity,
 )
-from reports.models import Attachment, Deadline, Message, Report, Reporter, ReportStatusChange
+from reports.models import (
+    Attachment,
+    Deadline,
+    Message,
+    Report,
+    Reporter,
+    ReportStatusChange,
+    SavedReply,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -106,6 +114,14 @@ class AttachmentFactory(factory.django.DjangoModelFactory):
     original_name = "proof.txt"
     content_type = "text/plain"
     size = 16
+
+
+class SavedReplyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SavedReply
+
+    name = factory.Sequence(lambda n: f"Saved reply {n}")
+    body = "Thank you for report {report_id}, {researcher_name}."
 
 
 class DeadlineFactory(factory.django.DjangoModelFactory):

@@ -21,6 +21,7 @@ from reports.models import Message, Report, Reporter, ReportStatusChange
 from reports.transitions import Move, target_status
 
 Kind = deadlines.Kind
+News = emails.ResearcherNews
 Resolution = Report.Resolution
 
 CLOSING_RESOLUTIONS = frozenset(
@@ -57,7 +58,16 @@ def _locked(report: Report) -> Report:
     )
 
 
-def _record(report: Report, *, author: User | None, body: str, public: bool, now=None) -> Message:
+def _record(
+    report: Report,
+    *,
+    author: User | None,
+    body: str,
+    public: bool,
+    now=None,
+    news: News = News.NEW_MESSAGE,
+) -> Message:
+    """Leave a message on the report; a public one mails the researcher what happened."""
     if public and author is not None and author.is_staff and report.awaiting_staff_since:
         # Staff have written back: the researcher's last word is answered.
         report.awaiting_staff_since = None
@@ -70,7 +80,7 @@ def _record(report: Report, *, author: User | None, body: str, public: bool, now
         created_at=now or timezone.now(),
     )
     if public:
-        emails.mail_report_updated(report, message)
+        emails.mail_researcher_news(report, message, news)
     return message
 
 
@@ -177,6 +187,7 @@ def acknowledge_report(report: Report, *, acting_user: User, message: str = "") 
         body=message.strip() or "Your report has been acknowledged. We are looking into it.",
         public=True,
         now=now,
+        news=News.ACKNOWLEDGED,
     )
     return report
 
@@ -202,7 +213,14 @@ def request_information(report: Report, *, acting_user: User, question: str) -> 
     # A question is a response: it meets the first-response promise.
     deadlines.meet_deadlines(report, Kind.FIRST_RESPONSE)
     deadlines.pause_deadlines(report)
-    _record(report, author=acting_user, body=question, public=True, now=now)
+    _record(
+        report,
+        author=acting_user,
+        body=question,
+        public=True,
+        now=now,
+        news=News.NEEDS_INFORMATION,
+    )
     return report
 
 
@@ -272,7 +290,14 @@ def triage_report(
         if first_triage
         else f"The severity of your report is now {severity.name}."
     )
-    _record(report, author=acting_user, body=public_note, public=True, now=now)
+    _record(
+        report,
+        author=acting_user,
+        body=public_note,
+        public=True,
+        now=now,
+        news=News.TRIAGED if first_triage else News.REASSESSED,
+    )
     return report
 
 
@@ -319,6 +344,7 @@ def mark_duplicate(
         + (f"\n\n{message.strip()}" if message.strip() else ""),
         public=True,
         now=now,
+        news=News.CLOSED_AS_DUPLICATE,
     )
     _record(
         report,
@@ -351,6 +377,7 @@ def resolve_report(report: Report, *, acting_user: User, message: str = "") -> R
         body=message.strip() or "The vulnerability you reported has been fixed. Thank you.",
         public=True,
         now=now,
+        news=News.RESOLVED,
     )
     return report
 
@@ -387,6 +414,7 @@ def close_report(
         body=message.strip() or f"This report has been closed as {label}.",
         public=True,
         now=now,
+        news=News.CLOSED,
     )
     return report
 
@@ -414,7 +442,7 @@ def reopen_report(report: Report, *, acting_user: User, reason: str) -> Report:
         else [Kind.TRIAGE]
     )
     deadlines.reopen_deadlines(report, *kinds, program=current_program())
-    _record(report, author=acting_user, body=reason, public=True, now=now)
+    _record(report, author=acting_user, body=reason, public=True, now=now, news=News.REOPENED)
     return report
 
 

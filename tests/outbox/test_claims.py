@@ -80,7 +80,7 @@ def postgresql():
 def _queue():
     return services.queue_mail(
         to="alice@example.test",
-        template="report_updated",
+        template="report_new_message",
         context={"public_id": "VR-TEST", "report": {"title": "Fish"}, "status": "x"},
         report_public_id="VR-TEST",
     )

@@ -23,7 +23,7 @@ class RefusingBackend(BaseEmailBackend):
 def _queue(**overrides):
     fields = {
         "to": "alice@example.test",
-        "template": "report_updated",
+        "template": "report_new_message",
         "context": {"public_id": "VR-TEST", "title": "Fish & chips", "status": "x"},
         "report_public_id": "VR-TEST",
     }

@@ -181,7 +181,7 @@ def test_a_move_that_fails_after_its_decision_is_written_leaves_neither(
     def refuse(*args, **kwargs):
         raise ConnectionError("the outbox is unreachable")
 
-    monkeypatch.setattr(emails, "mail_report_updated", refuse)
+    monkeypatch.setattr(emails, "mail_researcher_news", refuse)
 
     with pytest.raises(ConnectionError):
         services.close_report(report, acting_user=triager, resolution="spam")

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.roles import TRIAGER
 from accounts.services import grant_role
 from bounty import services as bounty_services
-from bounty.models import Category, Program
+from bounty.models import Category, Program, Severity
 from outbox.models import OutgoingMail
 from reports import reminders, services
 from tests.bounty.awarding import instructed, propose, triaged_report
@@ -48,6 +48,15 @@ def _send_every_mail(submit, *, researcher, triager, superuser, finance_user) ->
     services.assign_report(report, acting_user=superuser, assignee=triager)
     services.request_information(report, acting_user=triager, question="Which version?")
     services.add_researcher_reply(report, acting_user=researcher, body="1.40.2")
+    services.add_staff_message(report, acting_user=triager, body="Reproduced.", public=True)
+
+    # Every move the researcher is told of, each in its own words.
+    moved = triaged_report(submit, triager, title=TITLE)
+    services.triage_report(moved, acting_user=triager, severity=Severity.objects.get(name="High"))
+    services.resolve_report(moved, acting_user=triager)
+    services.reopen_report(moved, acting_user=triager, reason="The fix was incomplete.")
+    services.close_report(submit(title=TITLE), acting_user=triager, resolution="informative")
+    services.mark_duplicate(submit(title=TITLE), acting_user=triager, original=moved)
 
     paid = propose(triaged_report(submit, triager, title=TITLE), triager)
     refused = propose(triaged_report(submit, triager, title=TITLE), triager)

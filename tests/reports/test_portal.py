@@ -384,30 +384,6 @@ def test_an_empty_reply_is_refused_beside_the_box(client, researcher, report):
     assert not report.messages.exists()
 
 
-def test_a_duplicate_names_its_original_and_its_status_but_nothing_else(
-    client, researcher, other_researcher, submit, triager
-):
-    original = submit(
-        reporter_user=other_researcher,
-        title="Original secret title",
-        description="Original secret description",
-    )
-    services.acknowledge_report(original, acting_user=triager)
-    duplicate = submit()
-    services.mark_duplicate(duplicate, acting_user=triager, original=original)
-    client.force_login(researcher)
-
-    page = _text(client.get(_report_url(duplicate)))
-
-    assert (
-        f"This report duplicates an earlier one, {original.public_id}, "
-        "whose status is acknowledged." in page
-    )
-    assert "Original secret" not in page
-    assert other_researcher.email not in page
-    assert _report_url(original) not in page
-
-
 def test_the_report_page_shows_awards_and_their_payout_status(client, researcher, report):
     AwardFactory(report=report, amount="400.00", currency="USD")
     paid = AwardFactory(report=report, kind="bonus", amount="100.00", currency="USD")

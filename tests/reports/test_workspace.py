@@ -131,7 +131,7 @@ def test_a_reply_reaches_the_researcher_and_is_mailed(client, submit, triager, r
     (reply,) = [m for m in report.messages.all() if m.body == "Thanks, looking now."]
     assert reply.visibility == Message.Visibility.PUBLIC
     assert OutgoingMail.objects.filter(
-        report_public_id=report.public_id, template="report_updated"
+        report_public_id=report.public_id, template="report_new_message"
     ).exists()
     client.force_login(researcher)
     assert (
