@@ -24,6 +24,7 @@ from reports.admin_forms import (
 )
 from reports.cvss import cvss_suggestion
 from reports.models import Report
+from reports.saved_replies import active_saved_replies, render_saved_reply
 from reports.selectors import report_awards
 from reports.transitions import TRANSITIONS, IllegalMove, Move, allowed_staff_moves, is_allowed
 
@@ -102,13 +103,22 @@ class ReportAdmin(InboxListMixin, BlindIndexSearchMixin, SimpleHistoryAdmin):
             "deadline_states": workspace.deadline_states(report),
             "next_deadline": deadline_cell(report),
             "awards": list(report_awards(report)),
-            "composer": ComposerForm() if may_act else None,
+            "composer": ComposerForm(initial=self._composer_initial(request, report))
+            if may_act
+            else None,
+            "saved_replies": list(active_saved_replies()) if may_act else [],
             "composer_url": reverse("admin:reports_report_compose", args=[report.pk]),
             "show_save": False,
             "show_save_and_continue": False,
             "show_save_and_add_another": False,
             "show_delete_link": False,
         }
+
+    def _composer_initial(self, request, report) -> dict:
+        """Start the composer from the saved reply asked for, filled in for this report."""
+        chosen = request.GET.get("saved_reply", "")
+        saved_reply = active_saved_replies().filter(pk=chosen).first() if chosen.isdigit() else None
+        return {"body": render_saved_reply(saved_reply, report)} if saved_reply else {}
 
     def get_urls(self):
         return [

@@ -339,8 +339,9 @@ def mark_duplicate(
     _record(
         report,
         author=acting_user,
-        body=f"This report duplicates an earlier report, {original.public_id}, "
-        f"which is {original.get_status_display().lower()}."
+        # The original is another researcher's: its status is all this one learns of it.
+        body="This report duplicates an earlier report, which is "
+        f"{original.get_status_display().lower()}."
         + (f"\n\n{message.strip()}" if message.strip() else ""),
         public=True,
         now=now,

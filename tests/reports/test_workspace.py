@@ -10,6 +10,7 @@ from bounty.models import Severity
 from outbox.models import OutgoingMail
 from reports import services
 from reports.models import Message, Report
+from tests.factories import SavedReplyFactory
 from tests.reports.portal import TEXT, upload
 
 pytestmark = pytest.mark.django_db
@@ -309,3 +310,19 @@ def test_the_report_page_costs_the_same_queries_for_a_short_and_a_long_thread(
             report, acting_user=researcher, body=f"r{index}", files=[upload("p.txt", TEXT)]
         )
     assert queries() == short
+
+
+def test_a_saved_reply_starts_the_composer_filled_in_for_this_report(client, submit, triager):
+    report = submit()
+    saved = SavedReplyFactory(name="Thanks", body="Thank you for {report_id}, {researcher_name}.")
+    retired = SavedReplyFactory(name="Old", body="Retired {report_id}", is_active=False)
+    client.force_login(triager)
+
+    page = client.get(_page(report)).content.decode()
+    filled = client.get(_page(report), {"saved_reply": saved.pk}).content.decode()
+    refused = client.get(_page(report), {"saved_reply": retired.pk}).content.decode()
+
+    assert f'<option value="{saved.pk}"' in page and f'<option value="{retired.pk}"' not in page
+    assert f"Thank you for {report.public_id}, {report.reporter}." in filled
+    assert "Retired" not in refused
+    assert not report.messages.exists(), "inserting a saved reply sends nothing"
