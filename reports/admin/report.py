@@ -13,6 +13,7 @@ from bounty.models import Award
 from encryption.admin import BlindIndexSearchMixin
 from reports import services
 from reports.admin.deadlines import DeadlineFilter, DeadlineInline
+from reports.admin.history import ReportHistoryMixin
 from reports.admin.thread import AttachmentInline, MessageInline
 from reports.admin_forms import (
     MOVE_FORMS,
@@ -90,7 +91,7 @@ class AssignedToMeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Report)
-class ReportAdmin(BlindIndexSearchMixin, SimpleHistoryAdmin):
+class ReportAdmin(ReportHistoryMixin, BlindIndexSearchMixin, SimpleHistoryAdmin):
     list_display = (
         "public_id",
         "title",
