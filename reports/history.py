@@ -163,10 +163,11 @@ def report_history(
         sources.append(_attachments(report, limit))
     since = max((s.complete_since for s in sources if s.complete_since), default=None)
     entries = [e for s in sources for e in s.entries if since is None or e.at >= since]
-    entries.sort(key=_moment_key, reverse=True)
+    entries.sort(key=lambda e: e.at, reverse=True)
     if len(entries) > limit:
         entries = entries[:limit]
-        since = max(since or entries[-1].at, entries[-1].at)
+        since = entries[-1].at
+    entries.sort(key=_moment_key, reverse=True)
     return ReportHistory(
         moments=_moments(entries),
         limit=limit,
@@ -183,9 +184,31 @@ def _moment_key(entry: HistoryEntry):
 def _moments(entries: list[HistoryEntry]) -> list[Moment]:
     moments = []
     for (_, actor), group in itertools.groupby(entries, key=_moment_key):
-        ordered = sorted(group, key=lambda e: (_ORDER_IN_MOMENT[e.kind], e.at))
+        # Each source reads newest first; reversed, rows of one source stamped alike stay in
+        # the order they were written.
+        in_order = sorted(reversed(list(group)), key=lambda e: (_ORDER_IN_MOMENT[e.kind], e.at))
+        ordered = _one_change_entry(in_order)
         moments.append(Moment(at=min(e.at for e in ordered), actor=actor, entries=tuple(ordered)))
     return moments
+
+
+def _one_change_entry(entries: list[HistoryEntry]) -> list[HistoryEntry]:
+    # A move saves the report more than once (its fields, then an assignment, say): in one
+    # moment those read as one list of what changed.
+    saves = [e for e in entries if e.kind == HistoryEntry.CHANGE]
+    if len(saves) < 2:
+        return entries
+    merged = HistoryEntry(
+        HistoryEntry.CHANGE,
+        saves[0].at,
+        saves[0].actor,
+        saves[0].title,
+        reason="\n".join(e.reason for e in saves if e.reason),
+        changes=tuple(change for e in saves for change in e.changes),
+    )
+    first = next(i for i, e in enumerate(entries) if e.kind == HistoryEntry.CHANGE)
+    others = [e for e in entries if e.kind != HistoryEntry.CHANGE]
+    return [*others[:first], merged, *others[first:]]
 
 
 def _newest(queryset: QuerySet, limit: int, when: Callable) -> tuple[list, datetime | None]:
@@ -341,7 +364,7 @@ def _deadlines(report: Report, limit: int) -> _Source:
     for version in rows:
         kind = Deadline.Kind(version.kind).label
         if version.history_type == "+":
-            title, changes = f"{kind} deadline set", [Change("Due", EMPTY, _when(version.due_at))]
+            title, changes = f"{kind} deadline set", [Change("Due", new=_when(version.due_at))]
         elif version.history_type == "-":
             title, changes = f"{kind} deadline removed", []
         elif version.was_history_id is None:

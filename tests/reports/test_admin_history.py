@@ -124,6 +124,7 @@ def test_what_one_person_does_at_once_reads_as_one_moment_the_move_first(
         services.triage_report(
             report, acting_user=triager, severity=Severity.objects.get(name="High")
         )
+        services.assign_report(report, acting_user=triager, assignee=triager)
 
     page = _page(client, triager, report)
 
@@ -141,6 +142,9 @@ def test_what_one_person_does_at_once_reads_as_one_moment_the_move_first(
     assert kinds[0] == "status"
     assert kinds.index("change") < kinds.index("deadline") < kinds.index("message")
     assert triage.entries[0].text == "Acknowledged → Triaged Reason: Severity High"
+    assert [e.text for e in triage.entries if e.kind == "change"] == [
+        f"Changed Severity: — → High Assignee: — → {triager.email}"
+    ]
 
 
 def test_field_changes_name_severity_category_assignee_and_original_by_name(
@@ -309,9 +313,9 @@ def test_deadlines_say_when_they_were_set_met_and_paused(client, submit, triager
         entry.text for entry in history_entries(_page(client, triager, report), "deadline")
     ]
 
-    assert any(text.startswith("Triage deadline set Due: — → ") for text in deadlines)
+    assert any(text.startswith("Triage deadline set Due: ") for text in deadlines)
     assert any(text.startswith("Triage deadline Met: — → ") for text in deadlines)
-    assert any(text.startswith("Resolution deadline set Due: — → ") for text in deadlines)
+    assert any(text.startswith("Resolution deadline set Due: ") for text in deadlines)
     assert any(text.startswith("Resolution deadline Paused since: — → ") for text in deadlines)
 
 
