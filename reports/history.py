@@ -372,15 +372,17 @@ def _deadlines(report: Report, limit: int) -> _Source:
             continue
         else:
             title = f"{kind} deadline"
-            changes = [
+            shown = [
                 Change(
                     label,
                     _deadline_value(name, getattr(version, f"was_{name}")),
                     _deadline_value(name, getattr(version, name)),
                 )
                 for name, label in _DEADLINE_FIELDS.items()
-                if getattr(version, f"was_{name}") != getattr(version, name)
             ]
+            # Resuming moves the due time on by the pause, to the second: a shift the minutes
+            # shown cannot tell is left out rather than shown as a change from a time to itself.
+            changes = [change for change in shown if change.old != change.new]
             if not changes:
                 continue
         entries.append(

@@ -319,6 +319,29 @@ def test_deadlines_say_when_they_were_set_met_and_paused(client, submit, triager
     assert any(text.startswith("Resolution deadline Paused since: — → ") for text in deadlines)
 
 
+def test_an_answer_resumes_the_deadlines_moved_on_by_the_wait(
+    client, submit, triager, researcher, clock
+):
+    with clock.at(JAN_15):
+        report = submit()
+        clock.advance(hours=1)
+        services.request_information(report, acting_user=triager, question="Which version?")
+        clock.advance(days=2)
+        services.add_researcher_reply(report, acting_user=researcher, body="1.40.2")
+
+    [resumed] = [
+        entry.text
+        for entry in history_entries(_page(client, triager, report))
+        if entry.text.startswith("Triage deadline Due:")
+    ]
+
+    due = report.deadlines.get(kind="triage").due_at
+    assert re.fullmatch(
+        r"Triage deadline Due: .+ UTC → .+ UTC Paused since: 15 Jan 2026, 16:30 UTC → —", resumed
+    )
+    assert timezone.localtime(due).strftime("%-d %b %Y, %H:%M") in resumed
+
+
 def test_no_payment_details_or_researcher_identity_appear(
     client, submit, triager, finance_user, researcher
 ):
