@@ -205,6 +205,23 @@ def test_encrypted_text_shows_only_that_it_changed(client, submit, triager):
     assert "7f3a" not in page
 
 
+def test_a_version_whose_text_fails_to_decrypt_is_named_not_shown(client, submit, triager):
+    other = submit(description="Another report's words.")
+    report = submit()
+    services.acknowledge_report(report, acting_user=triager)
+    # A ciphertext moved in SQL from another report's history row, as an attacker would.
+    [moved] = other.history.values_list("description", flat=True)
+    report.history.filter(history_type="+").update(description=moved)
+
+    page = _page(client, triager, report)
+
+    [change] = history_entries(page, "change")
+    assert change.text.startswith(
+        "Changed Description: cannot be compared: a stored version fails to decrypt"
+    )
+    assert "Another report" not in page
+
+
 def test_a_move_that_leaves_the_text_alone_does_not_say_it_changed(client, submit, triager):
     report = submit()
     services.acknowledge_report(report, acting_user=triager)
