@@ -21,6 +21,7 @@ from accounts import services
 from accounts.admin_site import render_form_page
 from accounts.models import User
 from accounts.roles import ROLE_PERMISSIONS
+from audit.admin import ReadableHistoryMixin
 
 # Identity providers come from the environment only (accounts.identity_providers), and tokens are
 # not stored; allauth's admin pages for both would offer a second, unreviewed way in.
@@ -59,7 +60,7 @@ class RolesForm(forms.Form):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
+class UserAdmin(DjangoUserAdmin, ReadableHistoryMixin, SimpleHistoryAdmin):
     form = UserEditForm
     add_form = UserCreationForm
     list_display = ("email", "full_name", "is_staff", "roles", "is_active", "last_login")

@@ -1,13 +1,14 @@
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin import ReadableHistoryMixin
 from encryption.admin import EncryptedObjectLogMixin
 from outbox.models import OutgoingMail
 from outbox.services import retry_failed_mail
 
 
 @admin.register(OutgoingMail)
-class OutgoingMailAdmin(EncryptedObjectLogMixin, SimpleHistoryAdmin):
+class OutgoingMailAdmin(EncryptedObjectLogMixin, ReadableHistoryMixin, SimpleHistoryAdmin):
     # A mail "Sending" since long before its claim lease is one whose worker died; the sweep
     # sends it again, with the Message-ID shown on its page.
     list_display = (

@@ -43,19 +43,18 @@ def _author(message: Message, report: Report) -> tuple[str, bool]:
     return message.author.email, False
 
 
-def staff_thread(report: Report) -> list[ThreadEntry]:
+def staff_thread(report: Report, *, with_files: bool = True) -> list[ThreadEntry]:
     """Return every message on the report, internal notes included, oldest first."""
-    messages = (
-        report.messages.select_related("author")
-        .prefetch_related(
+    messages = report.messages.select_related("author").order_by("created_at", "pk")
+    if with_files:
+        messages = messages.prefetch_related(
             Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "pk"))
         )
-        .order_by("created_at", "pk")
-    )
     entries = []
     for message in messages:
         author, by_researcher = _author(message, report)
-        entries.append(ThreadEntry(message, author, by_researcher, list(message.attachments.all())))
+        files = list(message.attachments.all()) if with_files else []
+        entries.append(ThreadEntry(message, author, by_researcher, files))
     return entries
 
 

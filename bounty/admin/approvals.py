@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin import ReadableHistoryMixin
 from bounty import selectors, services
 from bounty.admin.pages import ReadOnlyInAdmin
 from bounty.admin_forms import ApprovalQueueActionForm, RejectionForm, destination_shown_at
@@ -159,7 +160,7 @@ class PayoutAwaitingMyApprovalAdmin(ReadOnlyInAdmin, admin.ModelAdmin):
 
 
 @admin.register(PayoutApproval)
-class PayoutApprovalAdmin(ReadOnlyInAdmin, SimpleHistoryAdmin):
+class PayoutApprovalAdmin(ReadOnlyInAdmin, ReadableHistoryMixin, SimpleHistoryAdmin):
     list_display = ("payout", "approver", "decision", "decided_at", "voided_at")
     list_filter = ("decision",)
     list_select_related = ("payout__reporter", "approver")

@@ -7,6 +7,7 @@ from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.admin_site import render_form_page
+from audit.admin import ReadableHistoryMixin
 from bounty import services
 from bounty.admin.pages import ReadOnlyInAdmin
 from bounty.admin_forms import ProposeAwardForm
@@ -15,7 +16,7 @@ from reports.models import Report
 
 
 @admin.register(Award)
-class AwardAdmin(ReadOnlyInAdmin, SimpleHistoryAdmin):
+class AwardAdmin(ReadOnlyInAdmin, ReadableHistoryMixin, SimpleHistoryAdmin):
     # Awards are proposed from their report's page, through the service and its rules.
     list_display = (
         "report",

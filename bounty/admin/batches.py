@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin import ReadableHistoryMixin
 from bounty import selectors, services
 from bounty.admin.pages import ReadOnlyInAdmin
 from bounty.models import PaymentBatch, PaymentBatchDownload
@@ -38,7 +39,7 @@ class PaymentBatchDownloadInline(admin.TabularInline):
 
 
 @admin.register(PaymentBatch)
-class PaymentBatchAdmin(ReadOnlyInAdmin, SimpleHistoryAdmin):
+class PaymentBatchAdmin(ReadOnlyInAdmin, ReadableHistoryMixin, SimpleHistoryAdmin):
     """Finance's exports of payment instructions: made here, downloaded again by number."""
 
     # A batch is an export: the export button makes it, through the service.

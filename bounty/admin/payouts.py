@@ -11,9 +11,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
-from simple_history.template_utils import HistoricalRecordContextHelper
 
 from accounts.admin_site import render_form_page
+from audit.admin import ReadableHistoryContext, ReadableHistoryMixin
 from bounty import selectors, services
 from bounty.admin.pages import ReadOnlyInAdmin
 from bounty.admin_forms import PaymentForm, SettlementForm
@@ -40,7 +40,7 @@ class PayoutApprovalInline(admin.TabularInline):
 DESTINATION_FIELDS = ("destination_method", "destination_details")
 
 
-class HistoryWithoutDestination(HistoricalRecordContextHelper):
+class HistoryWithoutDestination(ReadableHistoryContext):
     """Leave the payout's destination out of the history page's list of changes."""
 
     def context_for_delta_changes(self, delta):
@@ -49,7 +49,7 @@ class HistoryWithoutDestination(HistoricalRecordContextHelper):
 
 
 @admin.register(Payout)
-class PayoutAdmin(ReadOnlyInAdmin, BlindIndexSearchMixin, SimpleHistoryAdmin):
+class PayoutAdmin(ReadOnlyInAdmin, BlindIndexSearchMixin, ReadableHistoryMixin, SimpleHistoryAdmin):
     # Payouts come from proposed awards, never from a blank form; status and amounts change only
     # through the services, from the pages linked here.
     list_display = (

@@ -3,11 +3,12 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin import ReadableHistoryMixin
 from bounty.models import Category, Program, Severity
 
 
 @admin.register(Program)
-class ProgramAdmin(SimpleHistoryAdmin):
+class ProgramAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
     list_display = (
         "name",
         "bounties_enabled",
@@ -44,7 +45,7 @@ class ProgramAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Severity)
-class SeverityAdmin(SimpleHistoryAdmin):
+class SeverityAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
     list_display = (
         "name",
         "rank",
@@ -60,7 +61,7 @@ class SeverityAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(SimpleHistoryAdmin):
+class CategoryAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
     list_display = ("code", "name", "typical_severity", "is_active")
     list_filter = ("is_active", "typical_severity")
     list_select_related = ("typical_severity",)

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin import ReadableHistoryMixin
 from reports.models import Deadline
 
 
@@ -41,7 +42,7 @@ class DeadlineInline(admin.TabularInline):
 
 
 @admin.register(Deadline)
-class DeadlineAdmin(SimpleHistoryAdmin):
+class DeadlineAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
     list_display = ("report", "kind", "due_at", "met_at", "paused_at", "last_reminder_stage")
     list_filter = ("kind", "last_reminder_stage")
     list_select_related = ("report",)

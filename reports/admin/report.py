@@ -13,6 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts.admin_site import render_form_page
 from encryption.admin import BlindIndexSearchMixin
 from reports import services, workspace
+from reports.admin.history import ReportHistoryMixin
 from reports.admin.inbox import InboxListMixin, InboxViewFilter, deadline_cell
 from reports.admin_forms import (
     MOVE_FORMS,
@@ -23,7 +24,7 @@ from reports.admin_forms import (
     move_form_kwargs,
 )
 from reports.cvss import cvss_suggestion
-from reports.models import Report
+from reports.models import Attachment, Message, Report
 from reports.saved_replies import active_saved_replies, render_saved_reply
 from reports.selectors import report_awards
 from reports.transitions import TRANSITIONS, IllegalMove, Move, allowed_staff_moves, is_allowed
@@ -60,7 +61,7 @@ def perform_move(move: Move, report: Report, user, data: dict) -> Report:
 
 
 @admin.register(Report)
-class ReportAdmin(InboxListMixin, BlindIndexSearchMixin, SimpleHistoryAdmin):
+class ReportAdmin(ReportHistoryMixin, InboxListMixin, BlindIndexSearchMixin, SimpleHistoryAdmin):
     list_filter = (InboxViewFilter, "status", "severity", "category", "assignee")
     search_fields = ("public_id", "title")
     blind_index_search_fields = ("reporter__email_index",)
@@ -91,15 +92,23 @@ class ReportAdmin(InboxListMixin, BlindIndexSearchMixin, SimpleHistoryAdmin):
 
     def _workspace_context(self, request, report):
         may_act = self.has_change_permission(request, report)
+        # The thread and its files show to those who may read them, as on the history page
+        # (finance may view reports, not their threads).
+        site = self.admin_site
+        may_read_thread = site.get_model_admin(Message).has_view_permission(request)
+        may_see_files = site.get_model_admin(Attachment).has_view_permission(request)
         return {
+            "may_read_thread": may_read_thread,
             "title": report.title,
             "subtitle": report.public_id,
             "may_act": may_act,
             "moves": [(move.value, TRANSITIONS[move].label) for move in allowed_staff_moves(report)]
             if may_act
             else [],
-            "thread": workspace.staff_thread(report),
-            "submitted_files": workspace.submitted_files(report),
+            "thread": workspace.staff_thread(report, with_files=may_see_files)
+            if may_read_thread
+            else [],
+            "submitted_files": workspace.submitted_files(report) if may_see_files else [],
             "deadline_states": workspace.deadline_states(report),
             "next_deadline": deadline_cell(report),
             "awards": list(report_awards(report)),

@@ -11,9 +11,9 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
-from simple_history.template_utils import HistoricalRecordContextHelper
 
 from accounts.admin_site import render_form_page
+from audit.admin import ReadableHistoryContext, ReadableHistoryMixin
 from encryption.admin import BlindIndexSearchMixin, EncryptedObjectLogMixin
 from reports import services
 from reports.admin_forms import RelinkForm
@@ -27,7 +27,7 @@ def may_see_payment_details(request) -> bool:
 PAYMENT_FIELDS = ("payment_method", "payment_details")
 
 
-class HistoryWithoutPaymentDetails(HistoricalRecordContextHelper):
+class HistoryWithoutPaymentDetails(ReadableHistoryContext):
     """Leave payment details out of the history page's list of changes."""
 
     def context_for_delta_changes(self, delta):
@@ -36,7 +36,9 @@ class HistoryWithoutPaymentDetails(HistoricalRecordContextHelper):
 
 
 @admin.register(Reporter)
-class ReporterAdmin(EncryptedObjectLogMixin, BlindIndexSearchMixin, SimpleHistoryAdmin):
+class ReporterAdmin(
+    EncryptedObjectLogMixin, BlindIndexSearchMixin, ReadableHistoryMixin, SimpleHistoryAdmin
+):
     """Who a researcher is, read-only: whoever the record points at is who gets paid.
 
     Records come from the portal and from reports received by email; the one change staff make,

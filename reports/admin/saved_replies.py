@@ -3,12 +3,13 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin import ReadableHistoryMixin
 from reports.models import SavedReply
 from reports.saved_replies import save_saved_reply
 
 
 @admin.register(SavedReply)
-class SavedReplyAdmin(SimpleHistoryAdmin):
+class SavedReplyAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
     list_display = ("name", "is_active", "updated_at", "updated_by")
     list_filter = ("is_active",)
     list_select_related = ("updated_by",)

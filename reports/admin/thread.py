@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin import ReadableHistoryMixin
 from encryption.admin import EncryptedObjectLogMixin
 from reports import services
 from reports.attachments import download_response
@@ -67,7 +68,7 @@ class AttachmentInline(admin.TabularInline):
 
 
 @admin.register(Message)
-class MessageAdmin(SimpleHistoryAdmin):
+class MessageAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
     """The thread, read-only but for a superuser's audited correction or removal."""
 
     list_display = ("report", "visibility", "author", "created_at")
@@ -102,7 +103,7 @@ class MessageAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(EncryptedObjectLogMixin, SimpleHistoryAdmin):
+class AttachmentAdmin(EncryptedObjectLogMixin, ReadableHistoryMixin, SimpleHistoryAdmin):
     list_display = ("original_name", "report", "content_type", "size", "uploaded_by", "created_at")
     list_select_related = ("report", "uploaded_by")
     search_fields = ("report__public_id",)

@@ -326,3 +326,23 @@ def test_a_saved_reply_starts_the_composer_filled_in_for_this_report(client, sub
     assert f"Thank you for {report.public_id}, {report.reporter}." in filled
     assert "Retired" not in refused
     assert not report.messages.exists(), "inserting a saved reply sends nothing"
+
+
+def test_finance_sees_the_report_but_not_its_thread_or_files(
+    client, submit, triager, researcher, finance_user
+):
+    report = submit()
+    services.add_staff_message(
+        report, acting_user=triager, body="Internal: CVE pending", public=False
+    )
+    services.add_researcher_reply_with_attachments(
+        report, acting_user=researcher, body="Here is the log", files=[upload("poc.txt", TEXT)]
+    )
+    client.force_login(finance_user)
+
+    page = client.get(_page(report)).content.decode()
+
+    assert report.title in page
+    assert "CVE pending" not in page and "Here is the log" not in page
+    assert "attachment" not in page.lower() or "/download/" not in page
+    assert 'class="composer"' not in page, "finance cannot write on a report"
