@@ -3,6 +3,7 @@ past the escalation threshold (the same rule the escalation task follows), open 
 the money approved and not yet paid."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -39,9 +40,7 @@ def test_stale_approvals_are_exactly_those_the_escalation_task_escalates(
 
     stale = set(selectors.stale_approvals(program, now).values_list("pk", flat=True))
     services.escalate_stale_approvals(now=now)
-    escalated = set(
-        Payout.objects.filter(escalated_at__isnull=False).values_list("pk", flat=True)
-    )
+    escalated = set(Payout.objects.filter(escalated_at__isnull=False).values_list("pk", flat=True))
 
     assert stale == escalated
     assert 0 < len(stale) < len(payouts)
@@ -95,7 +94,7 @@ def test_approved_not_paid_totals_are_per_currency(submit, triager, finance_user
 
     totals = selectors.approved_not_paid_totals()
 
-    assert [(row["currency"], str(row["total"]), row["payouts"]) for row in totals] == [
-        ("EUR", "260.00", 1),
-        ("USD", "550.00", 2),
+    assert [(row["currency"], row["total"], row["payouts"]) for row in totals] == [
+        ("EUR", Decimal("260"), 1),
+        ("USD", Decimal("550"), 2),
     ]
