@@ -1,7 +1,12 @@
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from bounty.models import PaymentBatch, PaymentBatchLine, Payout, PayoutApproval, Program
+from reports.deadlines import business_days_after
 from reports.models import Reporter
 
 
@@ -25,23 +30,79 @@ APPROVED_NOT_PAID = (Payout.Status.APPROVED, Payout.Status.INSTRUCTED)
 SEEN_BY_RESEARCHER = (Payout.Status.APPROVED, Payout.Status.INSTRUCTED, Payout.Status.PAID)
 
 
-def payouts_awaiting_approval_by(user, among: QuerySet | None = None) -> QuerySet[Payout]:
-    """Return the payouts ``user`` may still decide: awaiting approval, not proposed by them and
-    not yet approved by them. ``among`` narrows the choice (the admin passes its own queryset)."""
-    payouts = Payout.objects.all() if among is None else among
+def _undecided_by(user, payouts: QuerySet) -> QuerySet[Payout]:
     if not user.has_perm("bounty.approve_payout"):
         return payouts.none()
     decided_by_user = PayoutApproval.objects.filter(approver=user, voided_at__isnull=True)
-    standing_approval = Q(
-        approvals__decision=PayoutApproval.Decision.APPROVE, approvals__voided_at__isnull=True
-    )
     return (
         payouts.filter(status=Payout.Status.AWAITING_APPROVAL)
         .exclude(award__proposed_by=user)
         .exclude(pk__in=decided_by_user.values("payout"))
+    )
+
+
+def payouts_awaiting_approval_by(user, among: QuerySet | None = None) -> QuerySet[Payout]:
+    """Return the payouts ``user`` may still decide: awaiting approval, not proposed by them and
+    not yet approved by them. ``among`` narrows the choice (the admin passes its own queryset)."""
+    standing_approval = Q(
+        approvals__decision=PayoutApproval.Decision.APPROVE, approvals__voided_at__isnull=True
+    )
+    return (
+        _undecided_by(user, Payout.objects.all() if among is None else among)
         .annotate(approvals_given=Count("approvals", filter=standing_approval))
         .select_related("award__report__severity", "award__proposed_by", "reporter")
         .order_by("created_at", "pk")
+    )
+
+
+def count_payouts_awaiting_approval_by(user) -> int:
+    """Count the payouts in ``user``'s approval queue, as ``payouts_awaiting_approval_by``."""
+    return _undecided_by(user, Payout.objects.all()).count()
+
+
+def approval_overdue_before(program: Program, now=None) -> dt.datetime:
+    """Return the moment before which a payout still awaiting approval is overdue.
+
+    The rule is ``escalate_stale_approvals``': overdue once the program's escalation business days
+    after the local day it was proposed have passed. That end depends only on the proposal's local
+    day and grows with it, so the overdue payouts are those proposed before one local midnight.
+    """
+    now = now or timezone.now()
+    zone = ZoneInfo(program.timezone)
+    day = timezone.localtime(now, zone).date()
+    days = program.approval_escalation_business_days
+    while business_days_after(dt.datetime.combine(day, dt.time.min, zone), days, program) >= now:
+        day -= dt.timedelta(days=1)
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, zone)
+
+
+def stale_approvals(program: Program, now=None) -> QuerySet[Payout]:
+    """Return the payouts awaiting approval for longer than the program's escalation threshold."""
+    return Payout.objects.filter(
+        status=Payout.Status.AWAITING_APPROVAL,
+        created_at__lt=approval_overdue_before(program, now),
+    )
+
+
+def open_payment_batches() -> QuerySet[PaymentBatch]:
+    """Return the batches that still hold money to pay: a live line whose payout is not paid.
+
+    Read from the instructed payouts, the unpaid work, rather than from every batch ever made.
+    """
+    unpaid = PaymentBatchLine.objects.filter(
+        voided_at__isnull=True, payout__status=Payout.Status.INSTRUCTED
+    )
+    return PaymentBatch.objects.filter(pk__in=unpaid.values("batch"))
+
+
+def approved_not_paid_totals() -> list[dict]:
+    """Return, per currency, how many payouts are approved or instructed and not paid, and their
+    sum; currencies are never added together."""
+    return list(
+        Payout.objects.filter(status__in=APPROVED_NOT_PAID)
+        .values("currency")
+        .annotate(total=Sum("amount"), payouts=Count("pk"))
+        .order_by("currency")
     )
 
 

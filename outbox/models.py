@@ -76,6 +76,12 @@ class OutgoingMail(models.Model):
                 condition=Q(status="sending"),
                 name="outbox_sending_claimed",
             ),
+            # Program admins' first page counts the failed mail: as many as failed, at any size.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="failed"),
+                name="outbox_failed",
+            ),
         ]
 
     def __str__(self):

@@ -1,15 +1,17 @@
-"""Read queries for the reporter portal: a researcher only ever reaches their own rows.
+"""Read queries: the reporter portal's, where a researcher only ever reaches their own rows, and
+staff's counts of promises kept late.
 
-Every lookup starts from the signed-in user's reports, so another researcher's report answers
-exactly like one that does not exist (404), and internal notes are never selected.
+Every portal lookup starts from the signed-in user's reports, so another researcher's report
+answers exactly like one that does not exist (404), and internal notes are never selected.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta, tzinfo
 
 from allauth.account.models import EmailAddress
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from accounts.history import RESEARCHER_ACTOR, SYSTEM_ACTOR
 from reports.models import Attachment, Deadline, Message, Report, Reporter, ReportStatusChange
@@ -112,6 +114,42 @@ def next_open_deadline(report: Report) -> Deadline | None:
         .order_by("due_at")
         .first()
     )
+
+
+def missed(now=None) -> Q:
+    """Select the deadlines that were broken: met after they fell due, or still owed past due.
+
+    A paused clock owes nothing while it waits for the researcher, unless it was already past
+    due when it stopped. A deadline cancelled by closing its report is not owed any more.
+    """
+    now = now or timezone.now()
+    still_owed = Q(met_at__isnull=True, cancelled_at__isnull=True)
+    return Q(met_at__gt=F("due_at")) | (
+        still_owed & (Q(paused_at__isnull=True, due_at__lt=now) | Q(due_at__lt=F("paused_at")))
+    )
+
+
+def month_of(moment: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
+    """Return the start of the calendar month holding ``moment`` in ``zone``, and of the next."""
+    local = timezone.localtime(moment, zone).date().replace(day=1)
+    following = local.replace(year=local.year + local.month // 12, month=local.month % 12 + 1)
+    return (
+        datetime.combine(local, time.min, zone),
+        datetime.combine(following, time.min, zone),
+    )
+
+
+def deadlines_missed_in_month(
+    zone: tzinfo, now=None, *, months_back: int = 0, among: QuerySet | None = None
+) -> QuerySet[Deadline]:
+    """Return the deadlines due in this calendar month of ``zone`` (or ``months_back`` months
+    before it) that were broken by ``now``. ``among`` narrows the choice (the admin's queryset)."""
+    now = now or timezone.now()
+    start, end = month_of(now, zone)
+    for _ in range(months_back):
+        start, end = month_of(start - timedelta(days=1), zone)
+    deadlines = Deadline.objects.all() if among is None else among
+    return deadlines.filter(missed(now), due_at__gte=start, due_at__lt=end)
 
 
 @dataclass(frozen=True)

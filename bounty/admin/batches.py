@@ -38,6 +38,24 @@ class PaymentBatchDownloadInline(admin.TabularInline):
         return False
 
 
+class SettlementFilter(admin.SimpleListFilter):
+    """Batches with money still to pay, and those fully paid (or void)."""
+
+    title = "settlement"
+    parameter_name = "settlement"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open: a payout still to pay"), ("settled", "Settled")]
+
+    def queryset(self, request, queryset):
+        open_batches = selectors.open_payment_batches().values("pk")
+        if self.value() == "open":
+            return queryset.filter(pk__in=open_batches)
+        if self.value() == "settled":
+            return queryset.exclude(pk__in=open_batches)
+        return queryset
+
+
 @admin.register(PaymentBatch)
 class PaymentBatchAdmin(ReadOnlyInAdmin, ReadableHistoryMixin, SimpleHistoryAdmin):
     """Finance's exports of payment instructions: made here, downloaded again by number."""
@@ -45,6 +63,7 @@ class PaymentBatchAdmin(ReadOnlyInAdmin, ReadableHistoryMixin, SimpleHistoryAdmi
     # A batch is an export: the export button makes it, through the service.
     list_display = ("number", "currency", "count", "total", "created_by", "created_at", "file")
     list_select_related = ("created_by",)
+    list_filter = (SettlementFilter, "currency")
     fields = ("number", "currency", "count", "total", "created_by", "created_at", "file")
     readonly_fields = fields
     inlines = [PaymentBatchDownloadInline]

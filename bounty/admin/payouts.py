@@ -17,7 +17,7 @@ from audit.admin import ReadableHistoryContext, ReadableHistoryMixin
 from bounty import selectors, services
 from bounty.admin.pages import ReadOnlyInAdmin
 from bounty.admin_forms import PaymentForm, SettlementForm
-from bounty.models import Payout, PayoutApproval
+from bounty.models import Payout, PayoutApproval, Program
 from bounty.payment_csv import destination_method_label
 from encryption.admin import BlindIndexSearchMixin
 from reports.admin.researchers import may_see_payment_details
@@ -48,6 +48,24 @@ class HistoryWithoutDestination(ReadableHistoryContext):
         return super().context_for_delta_changes(dataclasses.replace(delta, changes=kept))
 
 
+class OverdueApprovalFilter(admin.SimpleListFilter):
+    """Payouts whose approval waits longer than the program's escalation threshold."""
+
+    title = "approval"
+    parameter_name = "approval"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", "Overdue: past the escalation threshold")]
+
+    def queryset(self, request, queryset):
+        if self.value() != "overdue":
+            return queryset
+        program = Program.objects.first()
+        if program is None:
+            return queryset.none()
+        return queryset.filter(pk__in=selectors.stale_approvals(program).values("pk"))
+
+
 @admin.register(Payout)
 class PayoutAdmin(ReadOnlyInAdmin, BlindIndexSearchMixin, ReadableHistoryMixin, SimpleHistoryAdmin):
     # Payouts come from proposed awards, never from a blank form; status and amounts change only
@@ -63,7 +81,7 @@ class PayoutAdmin(ReadOnlyInAdmin, BlindIndexSearchMixin, ReadableHistoryMixin, 
         "created_at",
         "paid_at",
     )
-    list_filter = ("status", "currency")
+    list_filter = ("status", OverdueApprovalFilter, "currency")
     list_select_related = ("award__report", "reporter")
     search_fields = ("award__report__public_id", "instruction_reference", "payment_reference")
     # The researcher's address is encrypted: it is matched whole, through its blind index.
