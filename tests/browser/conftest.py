@@ -4,7 +4,6 @@ They skip, naming what is missing, where Chromium or Playwright is not installed
 installs both, so they run in CI. Never a downloaded browser: only the system's Chromium.
 """
 
-import os
 import shutil
 
 import pytest
@@ -14,17 +13,19 @@ from django.test import Client
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture
+def browser(live_server, monkeypatch):
+    """Start Chromium for one test; it is gone before the test's database is cleaned."""
     if CHROMIUM is None:
         pytest.skip("needs Chromium (Debian package chromium) for browser tests")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.skip("needs Playwright for Python (the playwright package) for browser tests")
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # ordinary synchronous code all the same.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # Playwright's sync API runs an event loop in this thread while it is started; the test's
+    # own ORM calls are ordinary synchronous code all the same. Set per test, so it reaches no
+    # other test (manage.py check --deploy refuses it, rightly).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield browser

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reports", "0011_inbox_bookkeeping"),
+        ("reports", "0012_saved_replies"),
     ]
 
     operations = [
