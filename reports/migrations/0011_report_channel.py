@@ -8,28 +8,37 @@ def mark_reports_staff_entered_from_mail(apps, schema_editor):
     # ("Record a report received by email"): its submission decision names a staff account.
     Report = apps.get_model("reports", "Report")
     ReportStatusChange = apps.get_model("reports", "ReportStatusChange")
-    retyped = ReportStatusChange.objects.filter(
-        from_status="", acting_user__is_staff=True
-    ).values("report_id")
+    retyped = ReportStatusChange.objects.filter(from_status="", acting_user__is_staff=True).values(
+        "report_id"
+    )
     Report.objects.filter(pk__in=retyped).update(channel="email")
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reports', '0010_reporter_relink_permission'),
+        ("reports", "0010_reporter_relink_permission"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicalreport',
-            name='channel',
-            field=models.CharField(choices=[('portal', 'Portal'), ('email', 'Email')], default='portal', editable=False, max_length=10),
+            model_name="historicalreport",
+            name="channel",
+            field=models.CharField(
+                choices=[("portal", "Portal"), ("email", "Email")],
+                default="portal",
+                editable=False,
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='report',
-            name='channel',
-            field=models.CharField(choices=[('portal', 'Portal'), ('email', 'Email')], default='portal', editable=False, max_length=10),
+            model_name="report",
+            name="channel",
+            field=models.CharField(
+                choices=[("portal", "Portal"), ("email", "Email")],
+                default="portal",
+                editable=False,
+                max_length=10,
+            ),
         ),
         migrations.RunPython(mark_reports_staff_entered_from_mail, migrations.RunPython.noop),
     ]
