@@ -278,13 +278,13 @@ def _file_of(part: EmailMessage, position: int) -> MailedFile:
 
 # HTML-only mail becomes text through the sanitizer the desk uses everywhere (nh3), keeping
 # only the tags that give text its shape; the small converter below then sees nothing but
-# those, well-formed, and turns them into lines.
-_BLOCKS = frozenset(
-    {"p", "div", "br", "hr", "li", "ul", "ol", "tr", "table", "pre", "blockquote"}
-    | {f"h{level}" for level in range(1, 7)}
+# those, well-formed, and turns them into lines and paragraphs.
+_PARAGRAPHS = frozenset(
+    {"p", "ul", "ol", "table", "blockquote", "pre", "hr"} | {f"h{n}" for n in range(1, 7)}
 )
+_LINES = frozenset({"div", "li", "tr"})
 _shape_only = nh3.Cleaner(
-    tags=_BLOCKS | {"a", "td", "th"},
+    tags=_PARAGRAPHS | _LINES | {"br", "a", "td", "th"},
     attributes={"a": {"href"}},
     url_schemes=ALLOWED_URL_SCHEMES,
     link_rel=None,
@@ -296,39 +296,54 @@ class _TextWriter(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.out: list[str] = []
+        self.pending_breaks = 0
+        self.prefix = ""
         self.in_pre = 0
         self.link: str | None = None
         self.link_text: list[str] = []
 
+    def _break(self, tag):
+        if tag in _PARAGRAPHS:
+            self.pending_breaks = max(self.pending_breaks, 2)
+        elif tag in _LINES:
+            self.pending_breaks = max(self.pending_breaks, 1)
+
     def handle_starttag(self, tag, attrs):
-        if tag in _BLOCKS:
+        if tag == "br":
             self.out.append("\n")
+            return
+        self._break(tag)
         if tag == "li":
-            self.out.append("- ")
+            self.prefix = "- "
         elif tag == "pre":
             self.in_pre += 1
-        elif tag in ("td", "th"):
-            self.out.append(" ")
         elif tag == "a":
             self.link = dict(attrs).get("href")
             self.link_text = []
 
     def handle_endtag(self, tag):
+        self._break(tag)
         if tag == "pre":
             self.in_pre = max(self.in_pre - 1, 0)
-        if tag == "a" and self.link is not None:
+        elif tag == "a" and self.link is not None:
             # A link's address matters in a report (a proof of concept): keep it by its text.
             if self.link not in "".join(self.link_text):
                 self.out.append(f" ({self.link})")
             self.link = None
-        if tag in _BLOCKS:
-            self.out.append("\n")
 
     def handle_data(self, data):
         text = data if self.in_pre else re.sub(r"\s+", " ", data)
+        if not self.in_pre and not text.strip():
+            if self.out and not self.pending_breaks and not self.out[-1].endswith((" ", "\n")):
+                self.out.append(" ")
+            return
+        if self.pending_breaks and self.out:
+            self.out.append("\n" * self.pending_breaks)
+        self.pending_breaks = 0
         if not self.in_pre and (not self.out or self.out[-1].endswith("\n")):
             text = text.lstrip()
-        self.out.append(text)
+        self.out.append(self.prefix + text)
+        self.prefix = ""
         if self.link is not None:
             self.link_text.append(text)
 
@@ -339,5 +354,4 @@ def html_to_text(markup: str) -> str:
     writer.feed(_shape_only.clean(markup))
     writer.close()
     lines = [line.rstrip() for line in "".join(writer.out).split("\n")]
-    text = "\n".join(line if line.strip() else "" for line in lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

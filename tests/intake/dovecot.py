@@ -214,7 +214,7 @@ class Dovecot:
                 imaps_port=self.imaps_port,
             )
         )
-        self.process = subprocess.Popen(  # noqa: S603 - our own binary and configuration
+        self.process = subprocess.Popen(
             [self.binary, "-F", "-c", str(config)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -1,6 +1,7 @@
 """Mail as researchers send it, built with the email package, as bytes on the wire."""
 
 import base64
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -50,6 +51,10 @@ def report_mail(
         else:
             mail.add_alternative(html, subtype="html")
     for name, content, content_type in attachments:
+        if content_type == "message/rfc822":
+            # A forwarded mail travels as a message part, as mail clients attach it.
+            mail.add_attachment(message_from_bytes(content, policy=policy.default), filename=name)
+            continue
         maintype, subtype = content_type.split("/")
         mail.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
     return bytes(mail)
