@@ -23,6 +23,11 @@ class RawSourceDownloadInline(admin.TabularInline):
     can_delete = False
     verbose_name_plural = "who downloaded the raw source"
 
+    def has_view_permission(self, request, obj=None):
+        # Whoever sees the message sees who read its source; the rows are written by the
+        # download alone.
+        return request.user.has_perm("intake.view_intakemessage")
+
     def has_add_permission(self, request, obj=None):
         return False
 

@@ -59,12 +59,21 @@ def parse_mailbox_url(url: str) -> MailboxURL:
     try:
         parts = urlsplit(url.strip())
         port = parts.port
-    except ValueError as error:
-        raise InvalidMailboxURL(f"it is not a URL ({error}); write it as {example}") from None
+    except ValueError:
+        # Not the parser's own words: they can quote a piece of the password.
+        raise InvalidMailboxURL(
+            f"it is not a URL we can read; write it as {example}, percent-encoding "
+            "@ : / ? # and % in the user and password"
+        ) from None
     if parts.scheme not in DEFAULT_PORTS:
         raise InvalidMailboxURL(
             f"the scheme must be imaps:// (TLS) or imap:// (STARTTLS), not "
             f"{parts.scheme + '://' if parts.scheme else 'none'}; write it as {example}"
+        )
+    if parts.query or parts.fragment:
+        raise InvalidMailboxURL(
+            "it has a ? or # part: percent-encode those characters in the password "
+            "(%3F for ?, %23 for #)"
         )
     if not parts.hostname:
         raise InvalidMailboxURL(f"it names no server; write it as {example}")
@@ -72,11 +81,6 @@ def parse_mailbox_url(url: str) -> MailboxURL:
         raise InvalidMailboxURL(
             f"it needs the mailbox's user and password; write it as {example}, "
             "percent-encoding @ : / ? # and % in them"
-        )
-    if parts.query or parts.fragment:
-        raise InvalidMailboxURL(
-            "it has a ? or # part: percent-encode those characters in the password "
-            "(%3F for ?, %23 for #)"
         )
     folder = unquote(parts.path.lstrip("/")) or DEFAULT_FOLDER
     return MailboxURL(

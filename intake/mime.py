@@ -317,6 +317,8 @@ class _TextWriter(HTMLParser):
             self.prefix = "- "
         elif tag == "pre":
             self.in_pre += 1
+        elif tag in ("td", "th") and self.out:
+            self.out.append(" ")
         elif tag == "a":
             self.link = dict(attrs).get("href")
             self.link_text = []
