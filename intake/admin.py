@@ -106,11 +106,15 @@ class IntakeMessageAdmin(BlindIndexSearchMixin, EncryptedObjectLogMixin, SimpleH
 
     def raw_source_view(self, request, object_id):
         """Send the mail as it arrived, decrypted, to staff allowed to read it, and record it."""
+        # Refused before the lookup, so that who may not read mail learns nothing of which exist.
+        if not (
+            self.has_view_permission(request)
+            and request.user.has_perm(services.RAW_SOURCE_PERMISSION)
+        ):
+            raise PermissionDenied
         message = self.get_object(request, unquote(object_id))
         if message is None or not message.raw:
             raise Http404("No such intake message, or its raw source was not fetched.")
-        if not self.has_view_permission(request, message):
-            raise PermissionDenied
         services.record_raw_source_download(message, acting_user=request.user)
         chunks = message.raw.decrypted_chunks()
         # The first chunk is authenticated before the response exists: a tampered file is an
