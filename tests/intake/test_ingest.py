@@ -10,6 +10,7 @@ from allauth.account.models import EmailAddress
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from encryption.keys import generate_master_key
 from intake import services
 from intake.models import IntakeMessage
 from intake.tasks import poll_intake_mailbox_task
@@ -459,3 +460,22 @@ def test_a_researcher_is_found_among_intake_messages_by_address(tmp_path):
     ingest(tmp_path, report_mail())
 
     assert IntakeMessage.objects.filter(sender_index__matches="CAROL@example.test").exists()
+
+
+def test_after_a_key_rotation_the_raw_mail_reads_under_the_new_key_and_is_still_known(
+    tmp_path, settings
+):
+    raw = report_mail()
+    ingest(tmp_path, raw)
+    settings.BOUNTY_OLD_MASTER_KEYS = [settings.BOUNTY_MASTER_KEY]
+    settings.BOUNTY_MASTER_KEY = generate_master_key()
+
+    call_command("rotate_master_key", stdout=StringIO())
+    settings.BOUNTY_OLD_MASTER_KEYS = []
+
+    message = IntakeMessage.objects.get()
+    assert b"".join(message.raw.decrypted_chunks()) == raw
+    assert message.sender == "carol@example.test"
+    assert IntakeMessage.objects.filter(sender_index__matches="carol@example.test").exists()
+    assert "ingested before" in ingest(tmp_path, raw)
+    assert Report.objects.count() == 1
