@@ -68,7 +68,7 @@ class IntakeMessage(models.Model):
     mailbox = models.ForeignKey(
         Mailbox, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
     )
-    uid_validity = models.BigIntegerField(null=True, blank=True, editable=False)
+    uid_validity = models.BigIntegerField("UIDVALIDITY", null=True, blank=True, editable=False)
     uid = models.BigIntegerField("UID", null=True, blank=True, editable=False)
     # A SHA-256 of the Message-ID rather than a keyed index: it must stay the same across key
     # rotations, or an archive imported after one would make its reports again.
