@@ -13,120 +13,378 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('reports', '0010_reporter_relink_permission'),
+        ("reports", "0010_reporter_relink_permission"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Mailbox',
+            name="Mailbox",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='user@host:port/folder, never the password.', max_length=255, unique=True)),
-                ('uid_validity', models.BigIntegerField(blank=True, help_text="The folder's UIDVALIDITY at the last poll.", null=True)),
-                ('poll_lease_until', models.DateTimeField(blank=True, null=True)),
-                ('poll_token', models.CharField(blank=True, max_length=32)),
-                ('last_poll_started_at', models.DateTimeField(blank=True, null=True)),
-                ('last_poll_finished_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True, help_text='Why the last poll failed (connection, login, folder); empty if not.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="user@host:port/folder, never the password.",
+                        max_length=255,
+                        unique=True,
+                    ),
+                ),
+                (
+                    "uid_validity",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="The folder's UIDVALIDITY at the last poll.",
+                        null=True,
+                    ),
+                ),
+                ("poll_lease_until", models.DateTimeField(blank=True, null=True)),
+                ("poll_token", models.CharField(blank=True, max_length=32)),
+                ("last_poll_started_at", models.DateTimeField(blank=True, null=True)),
+                ("last_poll_finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "last_error",
+                    models.TextField(
+                        blank=True,
+                        help_text="Why the last poll failed (connection, login, folder); empty if not.",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'mailboxes',
+                "verbose_name_plural": "mailboxes",
             },
         ),
         migrations.CreateModel(
-            name='IntakeMessage',
+            name="IntakeMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('imap', 'Mailbox (IMAP)'), ('file', 'File (ingest_mail)')], editable=False, max_length=10)),
-                ('uid_validity', models.BigIntegerField(blank=True, editable=False, null=True, verbose_name='UIDVALIDITY')),
-                ('uid', models.BigIntegerField(blank=True, editable=False, null=True, verbose_name='UID')),
-                ('message_key', models.CharField(editable=False, max_length=80, unique=True)),
-                ('raw', encryption.fields.EncryptedFileField(blank=True, storage=encryption.storage.encrypted_storage, upload_to=intake.models.raw_message_path, verbose_name='raw source')),
-                ('size', models.PositiveBigIntegerField(help_text='Bytes of the raw source.')),
-                ('sender', encryption.fields.EncryptedCharField(blank=True, max_length=254)),
-                ('sender_index', encryption.blind_index.BlindIndexField(blank=True, db_index=True, default='', editable=False, max_length=73, purpose='email', source='sender')),
-                ('subject', encryption.fields.EncryptedCharField(blank=True, max_length=255)),
-                ('received_at', models.DateTimeField(help_text='When the mail server took it (IMAP INTERNALDATE); for a file, its Date.')),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('state', models.CharField(choices=[('received', 'Received, not yet processed'), ('processed', 'Processed'), ('ignored', 'Ignored'), ('failed', 'Failed')], default='received', editable=False, max_length=10)),
-                ('error', encryption.fields.EncryptedTextField(blank=True, help_text='Why it failed or was ignored.')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, help_text='Processing attempts that ended in an unexpected error.')),
-                ('processed_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('settled_at', models.DateTimeField(blank=True, editable=False, help_text='When it was flagged or moved in the mailbox, after its processing committed.', null=True)),
-                ('row_key', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('report', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='intake_messages', to='reports.report')),
-                ('mailbox', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='messages', to='intake.mailbox')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("imap", "Mailbox (IMAP)"), ("file", "File (ingest_mail)")],
+                        editable=False,
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "uid_validity",
+                    models.BigIntegerField(
+                        blank=True, editable=False, null=True, verbose_name="UIDVALIDITY"
+                    ),
+                ),
+                (
+                    "uid",
+                    models.BigIntegerField(
+                        blank=True, editable=False, null=True, verbose_name="UID"
+                    ),
+                ),
+                ("message_key", models.CharField(editable=False, max_length=80, unique=True)),
+                (
+                    "raw",
+                    encryption.fields.EncryptedFileField(
+                        blank=True,
+                        storage=encryption.storage.encrypted_storage,
+                        upload_to=intake.models.raw_message_path,
+                        verbose_name="raw source",
+                    ),
+                ),
+                ("size", models.PositiveBigIntegerField(help_text="Bytes of the raw source.")),
+                ("sender", encryption.fields.EncryptedCharField(blank=True, max_length=254)),
+                (
+                    "sender_index",
+                    encryption.blind_index.BlindIndexField(
+                        blank=True,
+                        db_index=True,
+                        default="",
+                        editable=False,
+                        max_length=73,
+                        purpose="email",
+                        source="sender",
+                    ),
+                ),
+                ("subject", encryption.fields.EncryptedCharField(blank=True, max_length=255)),
+                (
+                    "received_at",
+                    models.DateTimeField(
+                        help_text="When the mail server took it (IMAP INTERNALDATE); for a file, its Date."
+                    ),
+                ),
+                (
+                    "recorded_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received, not yet processed"),
+                            ("processed", "Processed"),
+                            ("ignored", "Ignored"),
+                            ("failed", "Failed"),
+                        ],
+                        default="received",
+                        editable=False,
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "error",
+                    encryption.fields.EncryptedTextField(
+                        blank=True, help_text="Why it failed or was ignored."
+                    ),
+                ),
+                (
+                    "attempts",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        help_text="Processing attempts that ended in an unexpected error.",
+                    ),
+                ),
+                ("processed_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "settled_at",
+                    models.DateTimeField(
+                        blank=True,
+                        editable=False,
+                        help_text="When it was flagged or moved in the mailbox, after its processing committed.",
+                        null=True,
+                    ),
+                ),
+                ("row_key", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "report",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="intake_messages",
+                        to="reports.report",
+                    ),
+                ),
+                (
+                    "mailbox",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="messages",
+                        to="intake.mailbox",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'intake message',
-                'ordering': ['-received_at', '-pk'],
-                'permissions': [('view_raw_source', 'Can download the raw source of intake mail')],
+                "verbose_name": "intake message",
+                "ordering": ["-received_at", "-pk"],
+                "permissions": [("view_raw_source", "Can download the raw source of intake mail")],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalIntakeMessage',
+            name="HistoricalIntakeMessage",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('source', models.CharField(choices=[('imap', 'Mailbox (IMAP)'), ('file', 'File (ingest_mail)')], editable=False, max_length=10)),
-                ('uid_validity', models.BigIntegerField(blank=True, editable=False, null=True, verbose_name='UIDVALIDITY')),
-                ('uid', models.BigIntegerField(blank=True, editable=False, null=True, verbose_name='UID')),
-                ('message_key', models.CharField(db_index=True, editable=False, max_length=80)),
-                ('raw', models.TextField(blank=True, max_length=100, verbose_name='raw source')),
-                ('size', models.PositiveBigIntegerField(help_text='Bytes of the raw source.')),
-                ('sender', encryption.fields.EncryptedCharField(blank=True, max_length=254)),
-                ('sender_index', encryption.blind_index.BlindIndexField(blank=True, db_index=True, default='', editable=False, max_length=73, purpose='email', source='sender')),
-                ('subject', encryption.fields.EncryptedCharField(blank=True, max_length=255)),
-                ('received_at', models.DateTimeField(help_text='When the mail server took it (IMAP INTERNALDATE); for a file, its Date.')),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('state', models.CharField(choices=[('received', 'Received, not yet processed'), ('processed', 'Processed'), ('ignored', 'Ignored'), ('failed', 'Failed')], default='received', editable=False, max_length=10)),
-                ('error', encryption.fields.EncryptedTextField(blank=True, help_text='Why it failed or was ignored.')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, help_text='Processing attempts that ended in an unexpected error.')),
-                ('processed_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('settled_at', models.DateTimeField(blank=True, editable=False, help_text='When it was flagged or moved in the mailbox, after its processing committed.', null=True)),
-                ('row_key', models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('report', models.ForeignKey(blank=True, db_constraint=False, editable=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='reports.report')),
-                ('mailbox', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='intake.mailbox')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("imap", "Mailbox (IMAP)"), ("file", "File (ingest_mail)")],
+                        editable=False,
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "uid_validity",
+                    models.BigIntegerField(
+                        blank=True, editable=False, null=True, verbose_name="UIDVALIDITY"
+                    ),
+                ),
+                (
+                    "uid",
+                    models.BigIntegerField(
+                        blank=True, editable=False, null=True, verbose_name="UID"
+                    ),
+                ),
+                ("message_key", models.CharField(db_index=True, editable=False, max_length=80)),
+                ("raw", models.TextField(blank=True, max_length=100, verbose_name="raw source")),
+                ("size", models.PositiveBigIntegerField(help_text="Bytes of the raw source.")),
+                ("sender", encryption.fields.EncryptedCharField(blank=True, max_length=254)),
+                (
+                    "sender_index",
+                    encryption.blind_index.BlindIndexField(
+                        blank=True,
+                        db_index=True,
+                        default="",
+                        editable=False,
+                        max_length=73,
+                        purpose="email",
+                        source="sender",
+                    ),
+                ),
+                ("subject", encryption.fields.EncryptedCharField(blank=True, max_length=255)),
+                (
+                    "received_at",
+                    models.DateTimeField(
+                        help_text="When the mail server took it (IMAP INTERNALDATE); for a file, its Date."
+                    ),
+                ),
+                (
+                    "recorded_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received, not yet processed"),
+                            ("processed", "Processed"),
+                            ("ignored", "Ignored"),
+                            ("failed", "Failed"),
+                        ],
+                        default="received",
+                        editable=False,
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "error",
+                    encryption.fields.EncryptedTextField(
+                        blank=True, help_text="Why it failed or was ignored."
+                    ),
+                ),
+                (
+                    "attempts",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        help_text="Processing attempts that ended in an unexpected error.",
+                    ),
+                ),
+                ("processed_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "settled_at",
+                    models.DateTimeField(
+                        blank=True,
+                        editable=False,
+                        help_text="When it was flagged or moved in the mailbox, after its processing committed.",
+                        null=True,
+                    ),
+                ),
+                ("row_key", models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "report",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="reports.report",
+                    ),
+                ),
+                (
+                    "mailbox",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="intake.mailbox",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical intake message',
-                'verbose_name_plural': 'historical intake messages',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical intake message",
+                "verbose_name_plural": "historical intake messages",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='RawSourceDownload',
+            name="RawSourceDownload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('downloaded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('downloaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='raw_source_downloads', to='intake.intakemessage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("downloaded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "downloaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="raw_source_downloads",
+                        to="intake.intakemessage",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['downloaded_at', 'pk'],
+                "ordering": ["downloaded_at", "pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='intakemessage',
-            index=models.Index(fields=['-received_at', '-id'], name='intake_message_received'),
+            model_name="intakemessage",
+            index=models.Index(fields=["-received_at", "-id"], name="intake_message_received"),
         ),
         migrations.AddIndex(
-            model_name='intakemessage',
-            index=models.Index(condition=models.Q(('state', 'received')), fields=['recorded_at'], name='intake_message_pending'),
+            model_name="intakemessage",
+            index=models.Index(
+                condition=models.Q(("state", "received")),
+                fields=["recorded_at"],
+                name="intake_message_pending",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='intakemessage',
-            constraint=models.UniqueConstraint(condition=models.Q(('uid__isnull', False)), fields=('mailbox', 'uid_validity', 'uid'), name='intake_message_one_per_mailbox_uid'),
+            model_name="intakemessage",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("uid__isnull", False)),
+                fields=("mailbox", "uid_validity", "uid"),
+                name="intake_message_one_per_mailbox_uid",
+            ),
         ),
     ]
