@@ -77,6 +77,7 @@ class ReportMail:
     subject: str
     text: str
     files: list[MailedFile] = field(default_factory=list)
+    auto_submitted: bool = False
 
 
 def message_key(raw: bytes, message_id: str) -> str:
@@ -146,6 +147,7 @@ def read_report_mail(raw: bytes) -> ReportMail:
         subject=_title(subject),
         text=text.strip() or NO_TEXT,
         files=files,
+        auto_submitted=_auto_submitted(mail),
     )
 
 
@@ -215,6 +217,12 @@ def _subject(message: EmailMessage) -> str:
     if len(_raw_header(message, "subject")) > MAX_HEADER_CHARS:
         raise MalformedMail("Its Subject header is too long to read.")
     return " ".join(str(message.get("Subject", "")).split())
+
+
+def _auto_submitted(mail: EmailMessage) -> bool:
+    # RFC 3834: anything but "no" was sent by a program (an out-of-office reply, a robot).
+    value = _raw_header(mail, "auto-submitted").strip().lower()
+    return bool(value) and value.split(";")[0].strip() != "no"
 
 
 def _title(subject: str) -> str:

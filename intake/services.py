@@ -172,10 +172,15 @@ def _make_report(message: IntakeMessage) -> None:
     except MalformedMail as malformed:
         _move(message, State.FAILED, error=str(malformed))
         return
+    # The least that keeps a mail loop from starting, as a report answered by an acknowledgement
+    # answered by an out-of-office reply would: neither the desk's own address nor a program's
+    # mail is a report.
     own = settings.INTAKE_ADDRESS.strip().lower()
     if own and mail.sender == own:
-        # The desk's own address writing to itself is a loop in the making, never a report.
         _move(message, State.IGNORED, error="Sent from the intake address itself.")
+        return
+    if mail.auto_submitted:
+        _move(message, State.IGNORED, error="Sent by a program (Auto-Submitted), not a person.")
         return
     try:
         report = report_services.submit_report_received_by_mail(

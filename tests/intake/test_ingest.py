@@ -434,6 +434,31 @@ def test_mail_from_the_intake_address_itself_is_ignored(tmp_path):
     assert Report.objects.count() == 0
 
 
+@pytest.mark.parametrize("value", ["auto-replied", "auto-generated", "auto-notified; x=y"])
+def test_mail_a_program_sent_is_ignored_so_that_no_acknowledgement_answers_it(tmp_path, value):
+    with pytest.raises(CommandError):
+        ingest(tmp_path, report_mail(subject="Out of office", headers=[("Auto-Submitted", value)]))
+
+    assert IntakeMessage.objects.get().state == State.IGNORED
+    assert Report.objects.count() == 0
+    assert not OutgoingMail.objects.exists()
+
+
+def test_mail_marked_auto_submitted_no_is_a_persons(tmp_path):
+    ingest(tmp_path, report_mail(headers=[("Auto-Submitted", "no")]))
+
+    assert Report.objects.count() == 1
+
+
+def test_recorded_mail_is_processed_even_while_the_mailbox_url_is_malformed(settings):
+    services.record_message(report_mail(), source=IntakeMessage.Source.FILE)
+    settings.INTAKE_IMAP_URL = "https://not-a-mailbox.example.test/"
+
+    poll_intake_mailbox_task()
+
+    assert Report.objects.count() == 1
+
+
 def test_a_missing_file_is_an_error(tmp_path):
     with pytest.raises(CommandError, match="no such file"):
         call_command("ingest_mail", str(tmp_path / "missing.eml"))
