@@ -91,7 +91,7 @@ def _take(client, settler, mailbox, uid_validity, uid, result: PollResult) -> No
     # Only now, with the outcome committed, is the mailbox told.
     settler.settle(uid)
     result.settled += 1
-    if message.mailbox_id == mailbox.pk and message.uid == uid:
+    if (message.mailbox_id, message.uid_validity, message.uid) == (mailbox.pk, uid_validity, uid):
         services.mark_settled(message)
 
 

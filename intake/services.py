@@ -115,7 +115,7 @@ def record_oversized_message(
     existing = _recorded(key, mailbox, uid_validity, uid)
     if existing is not None:
         return Recorded(existing, created=False)
-    message = IntakeMessage.objects.create(
+    message = IntakeMessage(
         source=IntakeMessage.Source.IMAP,
         mailbox=mailbox,
         uid_validity=uid_validity,
@@ -131,6 +131,14 @@ def record_oversized_message(
             f"mail server, in {mailbox.name} or the processed folder."
         ),
     )
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        existing = _recorded(key, mailbox, uid_validity, uid)
+        if existing is None:
+            raise
+        return Recorded(existing, created=False)
     return Recorded(message, created=True)
 
 
