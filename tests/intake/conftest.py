@@ -1,6 +1,7 @@
 import pytest
 
 from tests.intake.dovecot import Dovecot, DovecotUnavailable, TestMailbox
+from tests.intake.smtp import HOST, SMTPServer
 
 INTAKE_ADDRESS = "security@example.test"
 
@@ -31,3 +32,16 @@ def mailbox(dovecot, settings):
     settings.INTAKE_IMAP_URL = box.url()
     settings.INTAKE_IMAP_CA_FILE = dovecot.ca_file
     return box
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server that outgoing mail is delivered to, plain SMTP on loopback."""
+    server = SMTPServer()
+    server.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = HOST, server.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    yield server
+    server.stop()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from intake import imap, polling, services
 from intake.models import IntakeMessage, Mailbox
 from outbox.models import OutgoingMail
+from outbox.services import deliver_pending_mail
 from reports.models import Attachment, Report
 from tests.intake.mails import PNG, SUBJECT, report_mail
 
@@ -58,6 +59,25 @@ def test_a_mail_in_the_mailbox_becomes_a_report_with_its_attachment_and_an_ackno
     assert (message.state, message.report, message.uid) == (State.PROCESSED, report, uid)
     assert message.settled_at is not None
     assert intake_keyword_on(mailbox, uid)
+
+
+@pytest.mark.django_db
+def test_the_researcher_gets_the_acknowledgement_on_the_wire(mailbox, smtp_server):
+    mailbox.append(report_mail())
+    poll()
+
+    deliver_pending_mail()
+
+    [acknowledgement] = smtp_server.to("carol@example.test")
+    report = Report.objects.get()
+    assert report.public_id in acknowledgement["Subject"]
+    assert (
+        acknowledgement["Message-ID"]
+        == OutgoingMail.objects.get(template="report_received").message_id
+    )
+    text = acknowledgement.get_body(("plain",)).get_content()
+    assert report.public_id in text and "/accounts/signup/" in text
+    assert SUBJECT not in acknowledgement.as_string()
 
 
 @pytest.mark.django_db
