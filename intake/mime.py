@@ -122,6 +122,19 @@ def read_envelope(raw: bytes) -> Envelope:
 
 def read_report_mail(raw: bytes) -> ReportMail:
     """Read what a report is made of; raise MalformedMail saying why a mail cannot be one."""
+    try:
+        return _read_report_mail(raw)
+    except MalformedMail:
+        raise
+    except Exception as error:
+        # The email package has its own failures on hostile input (a header its parser trips
+        # on); reading the same bytes again fails again, so this is the mail's fault, not ours.
+        raise MalformedMail(
+            f"The email package could not read it: {type(error).__name__}: {error}"
+        ) from error
+
+
+def _read_report_mail(raw: bytes) -> ReportMail:
     mail = _parse(raw)
     for part in _parts(mail):
         for name, value in part.raw_items():
@@ -171,7 +184,8 @@ def _parse(raw: bytes) -> EmailMessage:
 
 
 def _parts(mail: EmailMessage):
-    """Yield every part, nested messages included, without recursion."""
+    """Yield every MIME part, without recursion (a forwarded mail inside is kept as a file,
+    not read)."""
     pending = [mail]
     while pending:
         part = pending.pop()

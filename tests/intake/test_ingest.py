@@ -410,6 +410,21 @@ def test_malformed_mail_is_recorded_as_failed_with_the_reason_and_its_raw_source
     assert not OutgoingMail.objects.exists()
 
 
+def test_a_mail_the_email_package_trips_on_is_failed_at_once_not_retried(tmp_path, monkeypatch):
+    from email.message import EmailMessage
+
+    def trip(self, *args, **kwargs):
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(EmailMessage, "get_body", trip)
+
+    message = ingest_failing(tmp_path, report_mail())
+
+    assert message.state == State.FAILED
+    assert message.attempts == 0
+    assert "could not read it: IndexError" in message.error
+
+
 def test_a_malformed_mail_does_not_stop_the_mails_after_it_in_an_archive(tmp_path):
     path = tmp_path / "archive.mbox"
     archive = mbox_files.mbox(path)
