@@ -3,6 +3,7 @@ from files (one .eml, or an mbox archive) exactly as the poller reads it from th
 
 import mailbox as mbox_files
 from datetime import timedelta
+from email.message import EmailMessage
 from io import StringIO
 
 import pytest
@@ -411,8 +412,6 @@ def test_malformed_mail_is_recorded_as_failed_with_the_reason_and_its_raw_source
 
 
 def test_a_mail_the_email_package_trips_on_is_failed_at_once_not_retried(tmp_path, monkeypatch):
-    from email.message import EmailMessage
-
     def trip(self, *args, **kwargs):
         raise IndexError("list index out of range")
 
