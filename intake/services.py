@@ -93,6 +93,8 @@ def record_message(
         subject=envelope.subject,
         received_at=min(received_at or envelope.date or now, now),
     )
+    # The file is written before its row: a crash between the two leaves an encrypted file that
+    # no row names, never a row without its mail (the mail is still unsettled on the server).
     message.raw.save("raw", ContentFile(raw), save=False)
     try:
         with transaction.atomic():

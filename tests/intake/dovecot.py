@@ -302,6 +302,11 @@ class TestMailbox:
             client.select_folder(folder, readonly=True)
             return set(client.get_flags([uid])[uid])
 
+    def remove_flag(self, uid: int, flag: str, folder: str = "INBOX") -> None:
+        with self.server.client(self.user) as client:
+            client.select_folder(folder)
+            client.remove_flags([uid], [flag])
+
     def raw(self, uid: int, folder: str = "INBOX") -> bytes:
         with self.server.client(self.user) as client:
             client.select_folder(folder, readonly=True)

@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from intake import imap, polling, services
@@ -147,6 +148,22 @@ def test_the_same_mail_in_another_folder_makes_no_second_report(mailbox, setting
 
     assert Report.objects.count() == 1
     assert intake_keyword_on(mailbox, mailbox.uids("Security")[0]) is True
+
+
+@pytest.mark.django_db
+def test_a_mailbox_whose_uidvalidity_changed_makes_no_report_again(mailbox):
+    """A restored or migrated mailbox numbers its mail afresh: the mail is known by its
+    Message-ID all the same."""
+    uid = mailbox.append(report_mail())
+    poll()
+    IntakeMessage.objects.update(uid_validity=F("uid_validity") - 1)
+    mailbox.remove_flag(uid, imap.KEYWORD)
+
+    poll()
+
+    assert Report.objects.count() == 1
+    assert IntakeMessage.objects.count() == 1
+    assert intake_keyword_on(mailbox, uid)
 
 
 class PowerCut(BaseException):
