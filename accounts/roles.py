@@ -41,6 +41,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "bounty.view_award",
         "bounty.add_award",
         "bounty.view_payout",
+        "intake.view_intakemessage",
+        "intake.view_raw_source",
     ],
     FINANCE: [
         *_VIEW_PROGRAM,
@@ -70,6 +72,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *(f"reports.{action}_savedreply" for action in ("view", "add", "change", "delete")),
         "bounty.view_award",
         "bounty.view_payout",
+        # What reached the intake mailbox and what became of it, not the mail itself.
+        "intake.view_intakemessage",
         "accounts.view_user",
         "accounts.add_user",
         "accounts.change_user",
@@ -166,6 +170,8 @@ ADMIN_RIGHTS: dict[str, AdminRights] = {
         view="bounty.view_program", add="bounty.add_program", change="bounty.change_program"
     ),
     "bounty.severity": _every_right("bounty.severity"),
+    # Intake mail is a record: the services alone write it; its raw source has its own right.
+    "intake.intakemessage": AdminRights(view="intake.view_intakemessage"),
     "mfa.authenticator": _every_right("mfa.authenticator"),
     "outbox.outgoingmail": AdminRights(
         view="outbox.view_outgoingmail",

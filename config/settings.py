@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "reports",
     "audit",
     "outbox",
+    "intake",
     "demo",
 ]
 
@@ -217,6 +218,14 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "bounty.escalate_stale_approvals",
         "schedule": crontab(minute=23),
     },
+    # Reads new mail from the intake mailbox (a no-op while INTAKE_IMAP_URL is empty) and
+    # processes mail recorded and never processed. A poll not started within the minute is
+    # dropped: the next one reads the same mail.
+    "poll-intake-mailbox": {
+        "task": "intake.poll_intake_mailbox",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # Once a day, at a quiet hour and off the hour, when other nightly jobs tend to start.
     "delete-expired-history": {
         "task": "audit.delete_expired_history",
@@ -326,6 +335,20 @@ PORTAL_SUBMIT_RATE = env.str("PORTAL_SUBMIT_RATE", default="10/h")
 PORTAL_REPLY_RATE = env.str("PORTAL_REPLY_RATE", default="30/h")
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 ATTACHMENT_REPORT_MAX_BYTES = env.int("ATTACHMENT_REPORT_MAX_BYTES", default=25 * 1024 * 1024)
+
+# Email intake (intake/): mail to the published address becomes reports. INTAKE_IMAP_URL names
+# the mailbox, imaps://user:password@host:993/INBOX or imap://... with STARTTLS; empty turns
+# intake off. Processed mail moves to INTAKE_PROCESSED_FOLDER, or when that is empty gets a
+# keyword (\Seen on servers without keywords). The system check intake.E001 reports a
+# malformed URL.
+INTAKE_IMAP_URL = env.str("INTAKE_IMAP_URL", default="")
+INTAKE_ADDRESS = env.str("INTAKE_ADDRESS", default="")
+INTAKE_PROCESSED_FOLDER = env.str("INTAKE_PROCESSED_FOLDER", default="")
+# A CA bundle for a mail server with a private certificate authority; empty: the system's.
+INTAKE_IMAP_CA_FILE = env.str("INTAKE_IMAP_CA_FILE", default="")
+INTAKE_IMAP_TIMEOUT = env.int("INTAKE_IMAP_TIMEOUT", default=30)
+# Larger mail is not fetched: it is recorded as failed and stays on the mail server.
+INTAKE_MAX_MESSAGE_BYTES = env.int("INTAKE_MAX_MESSAGE_BYTES", default=40 * 1024 * 1024)
 
 # Encryption at rest and data regions
 # Everything sensitive is encrypted with keys derived from the operator's master key (see

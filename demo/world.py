@@ -8,6 +8,7 @@ nothing, and a row someone edited in the admin is left as they made it.
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group
@@ -20,9 +21,15 @@ from accounts.models import User
 from bounty import services as bounty_services
 from bounty.models import Award, Category, Payout, Severity
 from bounty.reference_program import load_reference_program
+from intake import services as intake_services
 from reports import services
 from reports.models import Report, Reporter, SavedReply
 from reports.saved_replies import save_saved_reply
+
+# A report mailed to security@ by a researcher with no account, with a script and a program
+# attached (the program is refused). It has no Date header, so it counts as received when it
+# is first seeded and its deadlines lie ahead like the other demo reports'.
+MAILED_REPORT = Path(__file__).resolve().parent / "mail" / "report-by-email.eml"
 
 DEFAULT_PASSWORD = "bounty-desk-demo"  # noqa: S105 - demo accounts only, printed on seeding
 
@@ -97,6 +104,7 @@ class DemoWorld:
     users: dict[str, User] = field(default_factory=dict)
     reporters: dict[str, Reporter] = field(default_factory=dict)
     reports: dict[tuple[str, str], Report] = field(default_factory=dict)
+    mailed_report: Report | None = None
 
 
 def _ensure_user(email, full_name, password, *, staff, superuser=False, role=None):
@@ -278,4 +286,6 @@ def seed_demo_world(password: str = DEFAULT_PASSWORD) -> DemoWorld:
         )
         for plan in PAYOUT_PLAN:
             _ensure_payout(world, *plan)
+    # Through the intake's own path, as the poller would; a mail it has seen is not made again.
+    world.mailed_report = intake_services.ingest_raw(MAILED_REPORT.read_bytes()).message.report
     return world

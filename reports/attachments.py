@@ -141,6 +141,71 @@ def check_uploads(uploads, *, stored_bytes: int = 0) -> list[CheckedUpload]:
     return checked
 
 
+@dataclass(frozen=True)
+class RefusedUpload:
+    """A file that did not pass the checks: its place among the files given, and why not."""
+
+    position: int
+    name: str
+    error: ValidationError
+
+    @property
+    def code(self) -> str:
+        return self.error.error_list[0].code or ""
+
+    @property
+    def reason(self) -> str:
+        return " ".join(self.error.messages)
+
+
+def sort_uploads(
+    uploads, *, stored_bytes: int = 0
+) -> tuple[list[CheckedUpload], list[RefusedUpload]]:
+    """Split files into those a report may take and those it may not, keeping the order.
+
+    For mail, which cannot be sent back like a form: the files that pass are kept, in order,
+    until the report's total would pass its limit, and the others are refused one by one.
+    """
+    accepted, refused = [], []
+    total = stored_bytes
+    limit = settings.ATTACHMENT_REPORT_MAX_BYTES
+    for position, upload in enumerate(uploads, start=1):
+        try:
+            checked = check_upload(upload)
+            if total + checked.size > limit:
+                raise ValidationError(
+                    f"{checked.name} would take the report past {filesizeformat(limit)} of "
+                    "attachments in all.",
+                    code="report_attachments_too_large",
+                )
+        except ValidationError as error:
+            refused.append(RefusedUpload(position, safe_filename(upload.name), error))
+        else:
+            accepted.append(checked)
+            total += checked.size
+    return accepted, refused
+
+
+def refusal_summary(code: str) -> str:
+    """Say why a file was refused without naming it, for mail (which carries no report content)."""
+    summaries = {
+        "empty_file": "it is empty",
+        "file_too_large": (
+            f"it is larger than {filesizeformat(settings.ATTACHMENT_MAX_BYTES)}, "
+            "the most a file may be"
+        ),
+        "file_type_refused": (
+            f"it is not a type of file we accept (we accept {ACCEPTED_FORMATS}; "
+            "put anything else in a ZIP archive)"
+        ),
+        "report_attachments_too_large": (
+            f"it would take the report past "
+            f"{filesizeformat(settings.ATTACHMENT_REPORT_MAX_BYTES)} of attachments in all"
+        ),
+    }
+    return summaries.get(code, "it did not pass our checks")
+
+
 def download_response(attachment) -> StreamingHttpResponse:
     """Stream a stored attachment, decrypted, as a download that the browser will not render.
 

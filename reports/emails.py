@@ -11,10 +11,12 @@ from django.utils import timezone
 from accounts import roles
 from bounty.models import Program
 from outbox.services import queue_mail
+from reports.attachments import refusal_summary
 from reports.models import Deadline, Message, Report, Reporter
 
 PORTAL_REPORT_PATH = "/portal/reports/{public_id}/"
 ADMIN_REPORT_PATH = "/admin/reports/report/{pk}/change/"
+SIGNUP_PATH = "/accounts/signup/"
 
 
 def _titles_in_mail() -> bool:
@@ -37,7 +39,12 @@ def _report_context(report: Report) -> dict:
     }
 
 
-def mail_report_received(report: Report, program: Program) -> None:
+def mail_report_received(report: Report, program: Program, *, refused_files=()) -> None:
+    """Acknowledge a new report; a mailed one also says which attached files were refused.
+
+    A researcher without an account (a report that came by mail) is invited to sign up with
+    the address they wrote from, which gives them the report in the portal.
+    """
     first_response = report.deadlines.filter(kind=Deadline.Kind.FIRST_RESPONSE).first()
     # The promised date reads in the program's timezone, the one its business days count in.
     with timezone.override(ZoneInfo(program.timezone)):
@@ -47,6 +54,13 @@ def mail_report_received(report: Report, program: Program) -> None:
             context={
                 **_report_context(report),
                 "first_response_due": first_response.due_at if first_response else None,
+                "invite_to_sign_up": report.reporter.user_id is None,
+                "signup_path": SIGNUP_PATH,
+                # By position and reason only: a file's name can say what the report is about.
+                "refused_files": [
+                    {"position": refused.position, "reason": refusal_summary(refused.code)}
+                    for refused in refused_files
+                ],
             },
             report_public_id=report.public_id,
         )

@@ -116,6 +116,10 @@ class Report(models.Model):
         SPAM = "spam", "Spam"
         WONT_FIX = "wont_fix", "Won't fix"
 
+    class Channel(models.TextChoices):
+        PORTAL = "portal", "Portal"
+        EMAIL = "email", "Email"
+
     public_id = models.CharField(max_length=24, unique=True, default=new_public_id, editable=False)
     reporter = models.ForeignKey(Reporter, on_delete=models.PROTECT, related_name="reports")
     title = models.CharField(max_length=200)
@@ -162,6 +166,11 @@ class Report(models.Model):
         limit_choices_to={"is_staff": True},
     )
     received_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Which door the report came in by: the portal form, or mail to the intake address
+    # (polled, imported with ingest_mail, or retyped by staff).
+    channel = models.CharField(
+        max_length=10, choices=Channel, default=Channel.PORTAL, editable=False
+    )
     acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False)
     triaged_at = models.DateTimeField(null=True, blank=True, editable=False)
     resolved_at = models.DateTimeField(null=True, blank=True, editable=False)

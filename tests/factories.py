@@ -15,6 +15,7 @@ from bounty.models import (
     Program,
     Severity,
 )
+from intake.models import IntakeMessage, Mailbox, RawSourceDownload
 from reports.models import (
     Attachment,
     Deadline,
@@ -183,3 +184,41 @@ class PayoutStatusChangeFactory(factory.django.DjangoModelFactory):
     to_status = Payout.Status.APPROVED
     acting_user = factory.SubFactory(StaffFactory)
     actor = factory.LazyAttribute(lambda o: o.acting_user.email)
+
+
+RAW_MAIL = (
+    b"From: Carol Mailer <carol@example.test>\r\nSubject: SSRF in the webhook tester\r\n"
+    b"Message-ID: <factory@mail.example.test>\r\n\r\nThe tester fetches any URL.\r\n"
+)
+
+
+class MailboxFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Mailbox
+        django_get_or_create = ("name",)
+
+    name = "security@imap.example.test:993/INBOX"
+
+
+class IntakeMessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = IntakeMessage
+
+    source = IntakeMessage.Source.IMAP
+    mailbox = factory.SubFactory(MailboxFactory)
+    uid_validity = 1
+    uid = factory.Sequence(lambda n: n + 1)
+    message_key = factory.Sequence(lambda n: f"message-id:factory-{n}")
+    raw = factory.django.FileField(filename="raw", data=RAW_MAIL)
+    size = len(RAW_MAIL)
+    sender = "carol@example.test"
+    subject = "SSRF in the webhook tester"
+    received_at = factory.LazyFunction(timezone.now)
+
+
+class RawSourceDownloadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RawSourceDownload
+
+    message = factory.SubFactory(IntakeMessageFactory)
+    downloaded_by = factory.SubFactory(StaffFactory)

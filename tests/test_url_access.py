@@ -111,6 +111,7 @@ ADMIN_CUSTOM_VIEWS = {
     "admin:auth_user_password_change": "accounts.change_user",
     "admin:accounts_user_roles": "accounts.change_user",
     "admin:reports_reporter_relink": "reports.relink_reporter",
+    "admin:intake_intakemessage_raw_source": "intake.view_raw_source",
 }
 # Of those, the pages that take over or promote an account: also only for an account the user
 # may manage (accounts.services.why_not_manage), never their own.

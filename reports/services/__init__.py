@@ -13,6 +13,7 @@ from reports.services.researchers import (
     link_reporter_to_user,
     record_report_received_by_email,
     relink_reporter,
+    submit_report_received_by_mail,
     submit_report_with_attachments,
     update_payment_details,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "request_information",
     "resolve_report",
     "submit_report",
+    "submit_report_received_by_mail",
     "submit_report_with_attachments",
     "triage_report",
     "update_payment_details",

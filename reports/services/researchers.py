@@ -14,12 +14,13 @@ from django.db.models import Sum
 from accounts.history import acting_user as history_user
 from accounts.history import audited
 from accounts.models import User
-from reports.attachments import check_uploads
+from reports.attachments import check_uploads, sort_uploads
 from reports.emails import mail_reporter_relinked
 from reports.models import Attachment, Message, Report, Reporter
 from reports.services.workflow import (
     Submission,
     _locked,
+    _record,
     add_researcher_reply,
     submit_report,
 )
@@ -37,13 +38,58 @@ def record_report_received_by_email(
     acting_user: User,
 ) -> Report:
     """Enter a report that arrived by mail; the researcher can claim it when they sign up."""
-    email = reporter_email.strip().lower()
+    return submit_report(
+        reporter=_reporter_for_address(reporter_email, reporter_name),
+        submission=submission,
+        acting_user=acting_user,
+        received_at=received_at,
+        channel=Report.Channel.EMAIL,
+    )
+
+
+@audited
+def submit_report_received_by_mail(
+    *,
+    sender_email: str,
+    sender_name: str,
+    submission: Submission,
+    files,
+    received_at,
+    acting_user: User | None = None,
+) -> Report:
+    """Make a report of a mail to the intake address, with the files that pass the checks.
+
+    A mail cannot be sent back like a form, so a refused file does not refuse the report: it is
+    named in an internal note for staff, and the acknowledgement tells the researcher which
+    attachment it was and why, without its name.
+    """
+    accepted, refused = sort_uploads(files)
+    report = submit_report(
+        reporter=_reporter_for_address(sender_email, sender_name),
+        submission=submission,
+        acting_user=acting_user,
+        received_at=received_at,
+        channel=Report.Channel.EMAIL,
+        refused_files=refused,
+    )
+    attach_files(report, acting_user=acting_user, files=[upload.file for upload in accepted])
+    if refused:
+        lines = [f"- attachment {file.position}, {file.name}: {file.reason}" for file in refused]
+        _record(
+            report,
+            author=None,
+            body="Files that came with the mail and were not attached:\n" + "\n".join(lines),
+            public=False,
+        )
+    return report
+
+
+def _reporter_for_address(address: str, name: str) -> Reporter:
+    email = address.strip().lower()
     reporter = Reporter.objects.filter(email_index__matches=email).first()
     if reporter is None:
-        reporter = Reporter.objects.create(email=email, display_name=reporter_name.strip())
-    return submit_report(
-        reporter=reporter, submission=submission, acting_user=acting_user, received_at=received_at
-    )
+        reporter = Reporter.objects.create(email=email, display_name=name.strip())
+    return reporter
 
 
 def link_reporter_to_user(user: User) -> Reporter | None:

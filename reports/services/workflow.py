@@ -139,9 +139,19 @@ def _require_text(value: str, what: str) -> str:
 
 @audited
 def submit_report(
-    *, reporter: Reporter, submission: Submission, acting_user: User | None, received_at=None
+    *,
+    reporter: Reporter,
+    submission: Submission,
+    acting_user: User | None,
+    received_at=None,
+    channel: str = Report.Channel.PORTAL,
+    refused_files=(),
 ) -> Report:
-    """Record a new report, start its deadlines and acknowledge receipt to the researcher."""
+    """Record a new report, start its deadlines and acknowledge receipt to the researcher.
+
+    ``refused_files`` (reports.attachments.RefusedUpload) are files that came with a mailed
+    report and were not taken: the acknowledgement says so.
+    """
     program = current_program()
     vector = submission.cvss_vector.strip()
     score = score_vector(vector) if vector else None
@@ -158,11 +168,12 @@ def submit_report(
         cvss_vector=score.vector if score else "",
         cvss_score=score.base_score if score else None,
         received_at=received_at or now,
+        channel=channel,
         last_activity_at=now,
     )
     _record_decision(report, "", acting_user=acting_user, at=report.received_at, reason="")
     deadlines.plan_deadlines(report, program)
-    emails.mail_report_received(report, program)
+    emails.mail_report_received(report, program, refused_files=refused_files)
     emails.mail_new_report_to_triagers(report)
     return report
 

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.test import RequestFactory
 
 from bounty.models import Payout
+from intake.models import IntakeMessage
 from reports.models import Report
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +54,17 @@ def test_a_duplicate_points_at_its_original():
 
     assert duplicate.duplicate_of is not None
     assert duplicate.duplicate_of.reporter != duplicate.reporter
+
+
+def test_one_report_came_in_by_email_through_the_intake():
+    _seed()
+
+    report = Report.objects.get(channel=Report.Channel.EMAIL)
+    message = IntakeMessage.objects.get()
+    assert (message.state, message.report) == (IntakeMessage.State.PROCESSED, report)
+    assert report.reporter.user is None
+    assert report.attachments.count() == 1
+    assert report.messages.filter(visibility="internal").exists()  # the refused program
 
 
 def test_payouts_exist_in_every_state():
