@@ -67,6 +67,14 @@ def blocking_entry(address: str) -> BlockedSender | None:
     )
 
 
+def already_blocked(entry: str) -> bool:
+    """Whether exactly this address or domain has an entry (a domain's address may not)."""
+    kind, value = parse_entry(entry)
+    if kind == Kind.ADDRESS:
+        return BlockedSender.objects.filter(kind=kind, address_index__matches=value).exists()
+    return BlockedSender.objects.filter(kind=kind, domain=value).exists()
+
+
 @audited
 def block_sender(*, entry: str, reason: str, acting_user: User) -> BlockedSender:
     """Block an address or a domain; refuse one already blocked, or a reason left empty."""
@@ -76,12 +84,7 @@ def block_sender(*, entry: str, reason: str, acting_user: User) -> BlockedSender
     reason = reason.strip()
     if not reason:
         raise ValidationError("Say why, for whoever reads this entry next.")
-    already = BlockedSender.objects.filter(
-        Q(kind=Kind.ADDRESS, address_index__matches=value)
-        if kind == Kind.ADDRESS
-        else Q(kind=Kind.DOMAIN, domain=value)
-    )
-    if already.exists():
+    if already_blocked(entry):
         raise ValidationError("This sender is blocked already.")
     blocked = BlockedSender(
         kind=kind,
