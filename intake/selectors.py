@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from intake.models import IntakeMessage, Mailbox
 
@@ -19,7 +19,7 @@ class RecentMail:
 
 def polled_mailbox() -> Mailbox | None:
     """The mailbox polled most recently (a desk polls one), or None before the first poll."""
-    return Mailbox.objects.order_by("-last_poll_started_at", "-pk").first()
+    return Mailbox.objects.order_by(F("last_poll_started_at").desc(nulls_last=True), "-pk").first()
 
 
 def recent_messages(now) -> QuerySet[IntakeMessage]:
