@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin import ReadableHistoryMixin
 from encryption.admin import BlindIndexSearchMixin, EncryptedObjectLogMixin
 from intake import blocklist, selectors, services
 from intake.models import BlockedSender, IntakeMessage, RawSourceDownload
@@ -54,7 +55,9 @@ class RecentFilter(admin.SimpleListFilter):
 
 
 @admin.register(IntakeMessage)
-class IntakeMessageAdmin(BlindIndexSearchMixin, EncryptedObjectLogMixin, SimpleHistoryAdmin):
+class IntakeMessageAdmin(
+    BlindIndexSearchMixin, EncryptedObjectLogMixin, ReadableHistoryMixin, SimpleHistoryAdmin
+):
     """Every mail the intake took and what became of it; the services alone change them."""
 
     list_display = ("received_at", "state", "sender", "source", "report_link", "size")
@@ -181,7 +184,9 @@ class BlockedSenderForm(forms.ModelForm):
 
 
 @admin.register(BlockedSender)
-class BlockedSenderAdmin(BlindIndexSearchMixin, EncryptedObjectLogMixin, SimpleHistoryAdmin):
+class BlockedSenderAdmin(
+    BlindIndexSearchMixin, EncryptedObjectLogMixin, ReadableHistoryMixin, SimpleHistoryAdmin
+):
     """The senders whose mail makes no report and gets no reply; kept by program admins."""
 
     form = BlockedSenderForm
