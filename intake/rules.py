@@ -125,6 +125,8 @@ def _automatic(mail: EmailMessage) -> str:
 
 
 def _record_bounce(bounce: bounces.Bounce, message: IntakeMessage) -> str:
+    # Anyone can write a mail shaped like a bounce, but only one quoting a Message-ID we made
+    # (random, and sent only to the mail's recipient) marks anything, and only as bounced.
     if not bounce.failed:
         return (
             "A delivery-status notification that is not a failure (a delay or a delivery "
