@@ -72,6 +72,7 @@ class IntakeMessageAdmin(
         "state",
         "error",
         "report_link",
+        "acknowledgement_withheld",
         "sender",
         "subject",
         "received_at",

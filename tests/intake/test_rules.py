@@ -9,6 +9,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from intake import services
@@ -229,3 +230,12 @@ def test_a_vacation_reply_in_the_mailbox_makes_nothing_and_is_settled(mailbox):
     assert (message.state, message.uid) == (State.IGNORED, uid)
     assert message.settled_at is not None
     assert not Report.objects.exists() and not OutgoingMail.objects.exists()
+
+
+def test_staff_see_on_the_message_why_its_report_was_not_acknowledged(client, triager):
+    message = ingest(report_mail(headers=[("List-Id", "<sec.lists.example.test>")]))
+    client.force_login(triager)
+
+    page = client.get(reverse("admin:intake_intakemessage_change", args=[message.pk]))
+
+    assert "Mailing-list mail (List-Id)." in page.content.decode()
