@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin import ReadableHistoryMixin
 from encryption.admin import BlindIndexSearchMixin, EncryptedObjectLogMixin
 from intake import services
 from intake.models import IntakeMessage, RawSourceDownload
@@ -36,7 +37,9 @@ class RawSourceDownloadInline(admin.TabularInline):
 
 
 @admin.register(IntakeMessage)
-class IntakeMessageAdmin(BlindIndexSearchMixin, EncryptedObjectLogMixin, SimpleHistoryAdmin):
+class IntakeMessageAdmin(
+    BlindIndexSearchMixin, EncryptedObjectLogMixin, ReadableHistoryMixin, SimpleHistoryAdmin
+):
     """Every mail the intake took and what became of it; the services alone change them."""
 
     list_display = ("received_at", "state", "sender", "source", "report_link", "size")
