@@ -64,7 +64,7 @@ def perform_move(move: Move, report: Report, user, data: dict) -> Report:
 
 @admin.register(Report)
 class ReportAdmin(ReportHistoryMixin, InboxListMixin, BlindIndexSearchMixin, SimpleHistoryAdmin):
-    list_filter = (InboxViewFilter, "status", "severity", "category", "assignee")
+    list_filter = (InboxViewFilter, "status", "severity", "category", "assignee", "channel")
     search_fields = ("public_id", "title")
     blind_index_search_fields = ("reporter__email_index",)
     search_help_text = "Search by public id or title, or by the researcher's full email address."

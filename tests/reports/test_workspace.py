@@ -346,3 +346,12 @@ def test_finance_sees_the_report_but_not_its_thread_or_files(
     assert "CVE pending" not in page and "Here is the log" not in page
     assert "attachment" not in page.lower() or "/download/" not in page
     assert 'class="composer"' not in page, "finance cannot write on a report"
+
+
+def test_the_header_says_which_door_the_report_came_in_by(client, submit, triager):
+    report = submit()
+    client.force_login(triager)
+
+    page = client.get(_page(report)).content.decode()
+
+    assert "</time> through the portal</dd>" in page
