@@ -8,15 +8,19 @@ so the page costs the same at any size.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.formats import number_format
+from django.utils.timesince import timesince
 
 from accounts import roles
 from bounty import selectors as bounty_selectors
 from bounty.models import Program
+from intake import selectors as intake_selectors
 from outbox.selectors import failed_mail
 from reports import inbox
 from reports.selectors import deadlines_missed_in_month
@@ -47,6 +51,8 @@ class Panel:
     title: str
     tallies: list[Tally]
     shows_retention: bool = False
+    # Facts that are not counts (when the mailbox was last read), each (text, urgent).
+    notes: tuple[tuple[str, bool], ...] = ()
 
 
 class _Holder:
@@ -167,6 +173,51 @@ def _program_admin_panel(holder: _Holder, program: Program | None, now) -> Panel
     return Panel("program-admin", "Program admin", tallies, shows_retention=True)
 
 
+def _intake_panel(holder: _Holder, now) -> Panel | None:
+    """The mailbox's health: when it was last read, whether that failed, the day's lost mail.
+
+    Shown once intake is set up (INTAKE_IMAP_URL) or has polled: a desk without mail intake
+    has nothing to watch here. Two queries, whatever the mailbox holds.
+    """
+    if not holder.may("intake.view_intakemessage"):
+        return None
+    mailbox = intake_selectors.polled_mailbox()
+    if mailbox is None and not settings.INTAKE_IMAP_URL:
+        return None
+    notes = [_last_poll_note(mailbox, now)]
+    if mailbox is not None and mailbox.last_error:
+        notes.append((f"The last poll failed: {mailbox.last_error}", True))
+    recent = intake_selectors.recent_mail(now)
+    messages = reverse("admin:intake_intakemessage_changelist")
+    tallies = [
+        Tally(
+            label="Mail failed in the last day",
+            count=recent.failed,
+            url=f"{messages}?state__exact=failed&recent=day",
+            help="Mail of the last day that could not become a report: kept, with the reason.",
+            urgent=recent.failed > 0,
+        ),
+        Tally(
+            label="Mail ignored in the last day",
+            count=recent.ignored,
+            url=f"{messages}?state__exact=ignored&recent=day",
+            help="Mail of the last day that made no report: robots, bounces, blocked, too many.",
+        ),
+    ]
+    return Panel("intake", "Mail intake", tallies, notes=tuple(notes))
+
+
+def _last_poll_note(mailbox, now) -> tuple[str, bool]:
+    if mailbox is None or mailbox.last_poll_started_at is None:
+        return ("The mailbox has not been polled yet: is the beat (Celery) running?", True)
+    started = mailbox.last_poll_started_at
+    # A poll every minute: ten without one means the beat or the worker stopped.
+    stale = now - started > timedelta(minutes=10)
+    when = dateformat.format(timezone.localtime(started), "j M Y, H:i T")
+    text = f"Last poll of {mailbox.name}: {when} ({timesince(started, now)} ago)."
+    return (text + (" Polling seems to have stopped." if stale else ""), stale)
+
+
 def home_panels(user, now=None) -> list[Panel]:
     """Return the panels of the admin's first page for ``user``, in a fixed order."""
     if not (user.is_active and user.is_staff):
@@ -181,4 +232,5 @@ def home_panels(user, now=None) -> list[Panel]:
     if holder.holds(roles.PROGRAM_ADMIN):
         program = Program.objects.first()
         panels.append(_program_admin_panel(holder, program, now))
+        panels.append(_intake_panel(holder, now))
     return [panel for panel in panels if panel is not None]

@@ -43,6 +43,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "bounty.view_payout",
         "intake.view_intakemessage",
         "intake.view_raw_source",
+        # Triagers see who is blocked (ignored mail names the entry); program admins keep it.
+        "intake.view_blockedsender",
     ],
     FINANCE: [
         *_VIEW_PROGRAM,
@@ -74,6 +76,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "bounty.view_payout",
         # What reached the intake mailbox and what became of it, not the mail itself.
         "intake.view_intakemessage",
+        *(f"intake.{action}_blockedsender" for action in ("view", "add", "change", "delete")),
         "accounts.view_user",
         "accounts.add_user",
         "accounts.change_user",
@@ -170,6 +173,7 @@ ADMIN_RIGHTS: dict[str, AdminRights] = {
         view="bounty.view_program", add="bounty.add_program", change="bounty.change_program"
     ),
     "bounty.severity": _every_right("bounty.severity"),
+    "intake.blockedsender": _every_right("intake.blockedsender"),
     # Intake mail is a record: the services alone write it; its raw source has its own right.
     "intake.intakemessage": AdminRights(view="intake.view_intakemessage"),
     "mfa.authenticator": _every_right("mfa.authenticator"),

@@ -349,6 +349,9 @@ INTAKE_IMAP_CA_FILE = env.str("INTAKE_IMAP_CA_FILE", default="")
 INTAKE_IMAP_TIMEOUT = env.int("INTAKE_IMAP_TIMEOUT", default=30)
 # Larger mail is not fetched: it is recorded as failed and stays on the mail server.
 INTAKE_MAX_MESSAGE_BYTES = env.int("INTAKE_MAX_MESSAGE_BYTES", default=40 * 1024 * 1024)
+# New reports one sender may make by mail in an hour (by the mails' arrival times, so that an
+# imported archive is not limited); further mail is recorded as ignored. 0: no limit.
+INTAKE_REPORTS_PER_SENDER_PER_HOUR = env.int("INTAKE_REPORTS_PER_SENDER_PER_HOUR", default=10)
 
 # Encryption at rest and data regions
 # Everything sensitive is encrypted with keys derived from the operator's master key (see

@@ -2,18 +2,21 @@
 
 import itertools
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, StreamingHttpResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit.admin import ReadableHistoryMixin
 from encryption.admin import BlindIndexSearchMixin, EncryptedObjectLogMixin
-from intake import services
-from intake.models import IntakeMessage, RawSourceDownload
+from intake import blocklist, selectors, services
+from intake.models import BlockedSender, IntakeMessage, RawSourceDownload
+from reports.models import Report
 
 
 class RawSourceDownloadInline(admin.TabularInline):
@@ -36,6 +39,21 @@ class RawSourceDownloadInline(admin.TabularInline):
         return False
 
 
+class RecentFilter(admin.SimpleListFilter):
+    """Mail recorded in the last day, as the program admin's first page counts it."""
+
+    title = "recorded"
+    parameter_name = "recent"
+
+    def lookups(self, request, model_admin):
+        return [("day", "In the last day")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "day":
+            return queryset.filter(recorded_at__gt=timezone.now() - selectors.RECENT)
+        return queryset
+
+
 @admin.register(IntakeMessage)
 class IntakeMessageAdmin(
     BlindIndexSearchMixin, EncryptedObjectLogMixin, ReadableHistoryMixin, SimpleHistoryAdmin
@@ -43,7 +61,7 @@ class IntakeMessageAdmin(
     """Every mail the intake took and what became of it; the services alone change them."""
 
     list_display = ("received_at", "state", "sender", "source", "report_link", "size")
-    list_filter = ("state", "source")
+    list_filter = ("state", "source", RecentFilter)
     list_select_related = ("report",)
     # Encrypted columns are compared in the database only through the sender's blind index.
     search_fields = ("report__public_id",)
@@ -54,6 +72,7 @@ class IntakeMessageAdmin(
         "state",
         "error",
         "report_link",
+        "acknowledgement_withheld",
         "sender",
         "subject",
         "received_at",
@@ -130,3 +149,97 @@ class IntakeMessageAdmin(
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+class BlockedSenderForm(forms.ModelForm):
+    """One box for an address or a domain: what it is, the service reads from what is typed."""
+
+    entry = forms.CharField(
+        label="Address or domain",
+        max_length=254,
+        help_text=(
+            "An address (carol@example.com) blocks that sender; a domain (example.com) blocks "
+            "every address at it and at its subdomains. Their mail is still kept, as ignored."
+        ),
+    )
+
+    class Meta:
+        model = BlockedSender
+        fields = ("reason",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            # What is blocked is never edited: a wrong entry is lifted and made again.
+            del self.fields["entry"]
+
+    def clean_entry(self):
+        entry = self.cleaned_data["entry"]
+        try:
+            blocklist.parse_entry(entry)
+        except ValidationError as invalid:
+            raise forms.ValidationError(invalid.messages) from None
+        if blocklist.already_blocked(entry):
+            raise forms.ValidationError("This sender is blocked already.")
+        return entry
+
+
+@admin.register(BlockedSender)
+class BlockedSenderAdmin(
+    BlindIndexSearchMixin, EncryptedObjectLogMixin, ReadableHistoryMixin, SimpleHistoryAdmin
+):
+    """The senders whose mail makes no report and gets no reply; kept by program admins."""
+
+    form = BlockedSenderForm
+    list_display = ("blocked", "kind", "reason", "blocked_by", "blocked_at")
+    list_filter = ("kind",)
+    list_select_related = ("blocked_by",)
+    search_fields = ("domain",)
+    # An address is found by its blind index: the search box takes the whole address.
+    blind_index_search_fields = ("address_index",)
+    sortable_by = ("kind", "blocked_at")
+    readonly_fields = ("blocked", "kind", "blocked_by", "blocked_at")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("entry", "reason")
+        return ("blocked", "kind", "reason", "blocked_by", "blocked_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    @admin.display(description="Blocked")
+    def blocked(self, obj):
+        return obj.address if obj.kind == BlockedSender.Kind.ADDRESS else f"*@{obj.domain}"
+
+    def get_changeform_initial_data(self, request):
+        """Start from the report closed as spam that the link came from (``?report=``)."""
+        initial = {}
+        public_id = request.GET.get("report", "")
+        report = Report.objects.filter(public_id=public_id).select_related("reporter").first()
+        if report is not None and request.user.has_perm("reports.view_reporter"):
+            initial["entry"] = report.reporter.email
+            initial["reason"] = f"Sent spam: report {report.public_id}."
+        return initial
+
+    def save_model(self, request, obj, form, change):
+        # The services write the entry; the form only checked what was typed.
+        if change:
+            blocklist.change_reason(
+                obj, reason=form.cleaned_data["reason"], acting_user=request.user
+            )
+            return
+        saved = blocklist.block_sender(
+            entry=form.cleaned_data["entry"],
+            reason=form.cleaned_data["reason"],
+            acting_user=request.user,
+        )
+        # The admin's messages and redirect name the row the service made.
+        obj.pk, obj.kind, obj.domain = saved.pk, saved.kind, saved.domain
+
+    def delete_model(self, request, obj):
+        blocklist.unblock(obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            blocklist.unblock(obj, acting_user=request.user)

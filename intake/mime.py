@@ -77,7 +77,6 @@ class ReportMail:
     subject: str
     text: str
     files: list[MailedFile] = field(default_factory=list)
-    auto_submitted: bool = False
 
 
 def message_key(raw: bytes, message_id: str) -> str:
@@ -100,7 +99,7 @@ def read_envelope(raw: bytes) -> Envelope:
     ``read_report_mail``'s.
     """
     headers = BytesHeaderParser(policy=policy.default).parsebytes(raw)
-    message_id = _message_id(_raw_header(headers, "message-id"))
+    message_id = _message_id(raw_header(headers, "message-id"))
     sender = subject = ""
     date = None
     # Best effort: a header the email package cannot read leaves that value empty here, and
@@ -109,7 +108,7 @@ def read_envelope(raw: bytes) -> Envelope:
         sender = _sender(headers)[0]
     with suppress(Exception):
         subject = _subject(headers)[:255]
-    raw_date = _raw_header(headers, "date")
+    raw_date = raw_header(headers, "date")
     if raw_date and len(raw_date) <= MAX_HEADER_CHARS:
         try:
             date = parsedate_to_datetime(raw_date)
@@ -135,8 +134,8 @@ def read_report_mail(raw: bytes) -> ReportMail:
 
 
 def _read_report_mail(raw: bytes) -> ReportMail:
-    mail = _parse(raw)
-    for part in _parts(mail):
+    mail = parse_mail(raw)
+    for part in iter_parts(mail):
         for name, value in part.raw_items():
             if name.lower() in _READ_HEADERS and len(value) > MAX_HEADER_CHARS:
                 raise MalformedMail(
@@ -160,11 +159,11 @@ def _read_report_mail(raw: bytes) -> ReportMail:
         subject=_title(subject),
         text=text.strip() or NO_TEXT,
         files=files,
-        auto_submitted=_auto_submitted(mail),
     )
 
 
-def _parse(raw: bytes) -> EmailMessage:
+def parse_mail(raw: bytes) -> EmailMessage:
+    """Parse a whole mail within the limits above; raise MalformedMail past them."""
     count = 0
 
     class CountedMessage(EmailMessage):
@@ -183,7 +182,7 @@ def _parse(raw: bytes) -> EmailMessage:
         raise MalformedMail("Its MIME parts are nested too deeply to read.") from None
 
 
-def _parts(mail: EmailMessage):
+def iter_parts(mail: EmailMessage):
     """Yield every MIME part, without recursion (a forwarded mail inside is kept as a file,
     not read)."""
     pending = [mail]
@@ -194,7 +193,8 @@ def _parts(mail: EmailMessage):
             pending.extend(part.iter_parts())
 
 
-def _raw_header(message: EmailMessage, name: str) -> str:
+def raw_header(message: EmailMessage, name: str) -> str:
+    """A header as it came, unparsed (parsing a hostile one is slow); "" when missing."""
     for key, value in message.raw_items():
         if key.lower() == name:
             return value
@@ -212,7 +212,7 @@ def _message_id(value: str) -> str:
 
 
 def _sender(message: EmailMessage) -> tuple[str, str]:
-    if len(_raw_header(message, "from")) > MAX_HEADER_CHARS:
+    if len(raw_header(message, "from")) > MAX_HEADER_CHARS:
         raise MalformedMail("Its From header is too long to read.")
     header = message.get("From")
     addresses = getattr(header, "addresses", ()) if header is not None else ()
@@ -228,15 +228,9 @@ def _sender(message: EmailMessage) -> tuple[str, str]:
 
 
 def _subject(message: EmailMessage) -> str:
-    if len(_raw_header(message, "subject")) > MAX_HEADER_CHARS:
+    if len(raw_header(message, "subject")) > MAX_HEADER_CHARS:
         raise MalformedMail("Its Subject header is too long to read.")
     return " ".join(str(message.get("Subject", "")).split())
-
-
-def _auto_submitted(mail: EmailMessage) -> bool:
-    # RFC 3834: anything but "no" was sent by a program (an out-of-office reply, a robot).
-    value = _raw_header(mail, "auto-submitted").strip().lower()
-    return bool(value) and value.split(";")[0].strip() != "no"
 
 
 def _title(subject: str) -> str:

@@ -91,6 +91,13 @@ class IntakeMessage(models.Model):
         default=0, help_text="Processing attempts that ended in an unexpected error."
     )
     processed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Our own words, never the mail's: the rule that withheld it (intake.rules).
+    acknowledgement_withheld = models.CharField(
+        max_length=200,
+        blank=True,
+        editable=False,
+        help_text="Why the report made of it was not acknowledged by mail; empty if it was.",
+    )
     report = models.ForeignKey(
         "reports.Report",
         null=True,
@@ -156,3 +163,55 @@ class RawSourceDownload(models.Model):
 
     def __str__(self):
         return f"Raw source of intake message #{self.message_id} by {self.downloaded_by}"
+
+
+class BlockedSender(models.Model):
+    """An address or a whole domain whose mail the intake records and otherwise ignores.
+
+    An address is personal data: it is stored encrypted and found by its blind index, the
+    same one researchers are found by. A domain names an organisation, not a person, and is
+    kept in clear so that its subdomains can be matched too.
+    """
+
+    class Kind(models.TextChoices):
+        ADDRESS = "address", "Address"
+        DOMAIN = "domain", "Domain (and its subdomains)"
+
+    kind = models.CharField(max_length=10, choices=Kind, editable=False)
+    address = EncryptedCharField(max_length=254, blank=True, editable=False)
+    address_index = BlindIndexField(source="address", purpose="email")
+    domain = models.CharField(max_length=253, blank=True, editable=False)
+    reason = EncryptedTextField(help_text="Why this sender is blocked, for the next person.")
+    blocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    blocked_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The row's identity in its encrypted values' associated data (encryption.binding).
+    row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-blocked_at", "-pk"]
+        verbose_name = "blocked sender"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["address_index"],
+                condition=Q(kind="address"),
+                name="intake_blocked_address_once",
+            ),
+            models.UniqueConstraint(
+                fields=["domain"], condition=Q(kind="domain"), name="intake_blocked_domain_once"
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="address") & ~Q(address_index="") & Q(domain=""))
+                | (Q(kind="domain") & ~Q(domain="") & Q(address_index="")),
+                name="intake_blocked_sender_is_one_thing",
+            ),
+        ]
+
+    def __str__(self):
+        # Never the address: this string reaches logs and the admin's messages.
+        if self.kind == self.Kind.DOMAIN:
+            return f"Blocked domain {self.domain}"
+        return f"Blocked address #{self.pk}"

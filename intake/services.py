@@ -22,7 +22,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from intake.mime import MalformedMail, ReportMail, read_envelope, read_report_mail
+from intake import rules
+from intake.mime import MalformedMail, read_envelope, read_report_mail
 from intake.models import IntakeMessage, Mailbox, RawSourceDownload
 from reports import services as report_services
 
@@ -178,19 +179,16 @@ def process_message(message_id: int) -> IntakeMessage:
 
 def _make_report(message: IntakeMessage) -> None:
     try:
-        mail = _readable(message)
+        raw = _raw_source(message)
+        # Loops and abuse (our own mail, bounces, robots, the blocklist, the rate limit) are
+        # decided before the mail is read as a report: a bounce need not be a readable one.
+        verdict = rules.judge(message, raw)
+        if verdict.ignored:
+            _move(message, State.IGNORED, error=verdict.ignored)
+            return
+        mail = read_report_mail(raw)
     except MalformedMail as malformed:
         _move(message, State.FAILED, error=str(malformed))
-        return
-    # The least that keeps a mail loop from starting, as a report answered by an acknowledgement
-    # answered by an out-of-office reply would: neither the desk's own address nor a program's
-    # mail is a report.
-    own = settings.INTAKE_ADDRESS.strip().lower()
-    if own and mail.sender == own:
-        _move(message, State.IGNORED, error="Sent from the intake address itself.")
-        return
-    if mail.auto_submitted:
-        _move(message, State.IGNORED, error="Sent by a program (Auto-Submitted), not a person.")
         return
     try:
         report = report_services.submit_report_received_by_mail(
@@ -207,20 +205,22 @@ def _make_report(message: IntakeMessage) -> None:
             ],
             received_at=message.received_at,
             acting_user=None,
+            acknowledge=not verdict.withheld,
         )
     except ValidationError as refused:
         # The same rules as the portal's form; what they refuse they will refuse every time.
         _move(message, State.FAILED, error=" ".join(refused.messages))
         return
+    message.acknowledgement_withheld = verdict.withheld
+    message.save(update_fields=["acknowledgement_withheld"])
     _move(message, State.PROCESSED, report=report)
 
 
-def _readable(message: IntakeMessage) -> ReportMail:
+def _raw_source(message: IntakeMessage) -> bytes:
     if not message.raw:
         raise MalformedMail("Its raw source was not fetched.")
     with message.raw.open() as stored:
-        raw = stored.read()
-    return read_report_mail(raw)
+        return stored.read()
 
 
 def _record_attempt_failed(message_id: int, error: Exception) -> IntakeMessage:

@@ -20,6 +20,7 @@ class OutgoingMailAdmin(EncryptedObjectLogMixin, ReadableHistoryMixin, SimpleHis
         "created_at",
         "claimed_at",
         "sent_at",
+        "bounced_at",
     )
     list_filter = ("status", "template")
     # The recipient is encrypted (a researcher's contact details), so it cannot be searched.
@@ -32,6 +33,7 @@ class OutgoingMailAdmin(EncryptedObjectLogMixin, ReadableHistoryMixin, SimpleHis
         "created_at",
         "claimed_at",
         "sent_at",
+        "bounced_at",
     )
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in OutgoingMail._meta.fields]

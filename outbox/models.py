@@ -26,6 +26,7 @@ class OutgoingMail(models.Model):
         SENDING = "sending", "Sending (claimed by a worker)"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed (gave up)"
+        BOUNCED = "bounced", "Bounced (the receiving side sent it back)"
 
     to = EncryptedEmailField()
     subject = models.CharField(max_length=255)
@@ -54,6 +55,16 @@ class OutgoingMail(models.Model):
         blank=True,
         help_text="The Message-ID header, fixed at the first claim so every resend repeats it.",
     )
+    headers = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Headers sent besides the usual ones (Auto-Submitted on an automatic reply).",
+    )
+    bounced_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a delivery-status notification said it failed."
+    )
+    # Encrypted: a remote server's diagnostic usually quotes the recipient's address.
+    bounce_reason = EncryptedTextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # The row's identity in its encrypted values' associated data (encryption.binding).
     row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)

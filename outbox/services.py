@@ -31,10 +31,12 @@ def queue_mail(
     context: dict,
     report_public_id: str = "",
     dedupe_key: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> OutgoingMail:
     """Write a mail to the outbox; it is handed to a worker only once the transaction commits.
 
     A mail with a ``dedupe_key`` is written once at most: queueing it again returns the first.
+    ``headers`` are sent as given, besides From, To, Subject and the Message-ID.
     """
     if dedupe_key is not None:
         existing = OutgoingMail.objects.filter(dedupe_key=dedupe_key).first()
@@ -50,6 +52,7 @@ def queue_mail(
         template=template,
         report_public_id=report_public_id,
         dedupe_key=dedupe_key,
+        headers=dict(headers or {}),
     )
     transaction.on_commit(lambda: _hand_to_worker(mail.pk), robust=True)
     return mail
@@ -137,6 +140,12 @@ def _record_failure(claimed: OutgoingMail, error: Exception) -> None:
     mail.save(update_fields=["last_error", "status", "next_attempt_at"])
 
 
+def sent_headers(mail: OutgoingMail) -> dict[str, str]:
+    """The headers a mail goes out with besides From, To and Subject; its Message-ID last, so
+    that no stored header can replace the one its bounces are matched by."""
+    return {**mail.headers, "Message-ID": mail.message_id}
+
+
 def deliver_mail(mail_id: int) -> bool:
     """Send one mail unless someone else is sending or has sent it; True if sent now.
 
@@ -153,7 +162,7 @@ def deliver_mail(mail_id: int) -> bool:
         body=mail.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[mail.to],
-        headers={"Message-ID": mail.message_id},
+        headers=sent_headers(mail),
     )
     if mail.body_html:
         message.attach_alternative(mail.body_html, "text/html")
@@ -183,3 +192,38 @@ def retry_failed_mail(mail: OutgoingMail) -> None:
     mail.next_attempt_at = timezone.now()
     mail.save(update_fields=["status", "attempts", "next_attempt_at"])
     transaction.on_commit(lambda: _hand_to_worker(mail.pk), robust=True)
+
+
+# A bounce may name a mail whose worker died after the server took it (still "sending") or one
+# sent; a pending mail has not gone out, and one already bounced keeps its first notification.
+BOUNCEABLE = (OutgoingMail.Status.SENT, OutgoingMail.Status.SENDING)
+
+
+@transaction.atomic
+def record_bounce(message_id: str, *, reason: str, at=None) -> OutgoingMail | None:
+    """Mark the mail sent under ``message_id`` as bounced, with the notification's reason.
+
+    Return the mail, or None when no mail of ours has that Message-ID. A second notification
+    for the same mail (a relay and the final server both reporting) changes nothing.
+    """
+    mail = (
+        OutgoingMail.objects.select_for_update()
+        .filter(message_id__in=_message_id_forms(message_id))
+        .order_by("pk")
+        .first()
+    )
+    if mail is None:
+        return None
+    if mail.status in BOUNCEABLE:
+        mail.status = OutgoingMail.Status.BOUNCED
+        mail.bounced_at = at or timezone.now()
+        mail.bounce_reason = reason
+        mail.save(update_fields=["status", "bounced_at", "bounce_reason"])
+        logger.info("Mail %s bounced", mail.pk)
+    return mail
+
+
+def _message_id_forms(message_id: str) -> list[str]:
+    # Stored as make_msgid writes it, in angle brackets; a notification may quote it without.
+    bare = message_id.strip().strip("<>")
+    return [f"<{bare}>", bare] if bare else []

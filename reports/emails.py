@@ -44,6 +44,10 @@ def mail_report_received(report: Report, program: Program, *, refused_files=()) 
 
     A researcher without an account (a report that came by mail) is invited to sign up with
     the address they wrote from, which gives them the report in the portal.
+
+    The acknowledgement is written by no one, so it says so (RFC 3834): an answer to a mail is
+    "auto-replied", to the portal's form "auto-generated". Their vacation responders then stay
+    silent, and Exchange's too (X-Auto-Response-Suppress), so no mail loop can start here.
     """
     first_response = report.deadlines.filter(kind=Deadline.Kind.FIRST_RESPONSE).first()
     # The promised date reads in the program's timezone, the one its business days count in.
@@ -63,6 +67,12 @@ def mail_report_received(report: Report, program: Program, *, refused_files=()) 
                 ],
             },
             report_public_id=report.public_id,
+            headers={
+                "Auto-Submitted": (
+                    "auto-replied" if report.channel == Report.Channel.EMAIL else "auto-generated"
+                ),
+                "X-Auto-Response-Suppress": "All",
+            },
         )
 
 

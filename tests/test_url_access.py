@@ -23,6 +23,7 @@ from accounts.models import User
 from accounts.services import why_not_manage
 from bounty.services import export_payment_batches
 from demo.world import seed_demo_world
+from intake.blocklist import block_sender
 from reports.models import Report
 from tests.config.test_headers import STRICT_POLICY, content_security_policy
 from tests.factories import AttachmentFactory, StaffFactory
@@ -254,6 +255,7 @@ def world(db):
     AccessFailureLog.objects.create(username=staff.email, ip_address="10.0.0.1")
     SocialAccount.objects.create(user=staff, provider="keycloak", uid="staff-0001")
     Authenticator.objects.create(user=researcher, type=Authenticator.Type.TOTP, data={})
+    block_sender(entry="spam.example", reason="Spam.", acting_user=demo.users["admin@demo.test"])
     # The demo's instructed payout, exported: a payment batch to list, show and download.
     [batch] = export_payment_batches(acting_user=demo.users["finance@demo.test"])
     values = {

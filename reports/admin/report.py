@@ -12,6 +12,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.admin_site import render_form_page
 from encryption.admin import BlindIndexSearchMixin
+from intake.blocklist import MANAGE_PERMISSION as MANAGE_BLOCKLIST
+from outbox.selectors import last_bounce_to
 from reports import services, workspace
 from reports.admin.history import ReportHistoryMixin
 from reports.admin.inbox import InboxListMixin, InboxViewFilter, deadline_cell
@@ -117,11 +119,26 @@ class ReportAdmin(ReportHistoryMixin, InboxListMixin, BlindIndexSearchMixin, Sim
             else None,
             "saved_replies": list(active_saved_replies()) if may_act else [],
             "composer_url": reverse("admin:reports_report_compose", args=[report.pk]),
+            "researcher_bounce": last_bounce_to(
+                report.reporter.email, report_public_id=report.public_id
+            ),
+            "block_sender_url": self._block_sender_url(request, report),
             "show_save": False,
             "show_save_and_continue": False,
             "show_save_and_add_another": False,
             "show_delete_link": False,
         }
+
+    def _block_sender_url(self, request, report) -> str:
+        """Spam that came by mail is closed by the usual move; blocking its sender is offered
+        beside it to whoever keeps the blocklist, as the blocklist's form filled in."""
+        if not (
+            report.resolution == Report.Resolution.SPAM
+            and report.channel == Report.Channel.EMAIL
+            and request.user.has_perm(MANAGE_BLOCKLIST)
+        ):
+            return ""
+        return f"{reverse('admin:intake_blockedsender_add')}?report={report.public_id}"
 
     def _composer_initial(self, request, report) -> dict:
         """Start the composer from the saved reply asked for, filled in for this report."""
@@ -342,3 +359,11 @@ class ReportAdmin(ReportHistoryMixin, InboxListMixin, BlindIndexSearchMixin, Sim
                 r, acting_user=request.user, resolution=Report.Resolution.SPAM
             ),
         )
+        if request.user.has_perm(MANAGE_BLOCKLIST) and any(
+            report.channel == Report.Channel.EMAIL for report in queryset
+        ):
+            self.message_user(
+                request,
+                "Spam that came by mail: its sender can be blocked from each report's page.",
+                messages.INFO,
+            )

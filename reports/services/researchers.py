@@ -56,12 +56,13 @@ def submit_report_received_by_mail(
     files,
     received_at,
     acting_user: User | None = None,
+    acknowledge: bool = True,
 ) -> Report:
     """Make a report of a mail to the intake address, with the files that pass the checks.
 
     A mail cannot be sent back like a form, so a refused file does not refuse the report: it is
     named in an internal note for staff, and the acknowledgement tells the researcher which
-    attachment it was and why, without its name.
+    attachment it was and why, without its name. Intake's loop rules decide ``acknowledge``.
     """
     accepted, refused = sort_uploads(files)
     report = submit_report(
@@ -71,6 +72,7 @@ def submit_report_received_by_mail(
         received_at=received_at,
         channel=Report.Channel.EMAIL,
         refused_files=refused,
+        acknowledge=acknowledge,
     )
     attach_files(report, acting_user=acting_user, files=[upload.file for upload in accepted])
     if refused:

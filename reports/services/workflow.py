@@ -146,11 +146,13 @@ def submit_report(
     received_at=None,
     channel: str = Report.Channel.PORTAL,
     refused_files=(),
+    acknowledge: bool = True,
 ) -> Report:
     """Record a new report, start its deadlines and acknowledge receipt to the researcher.
 
     ``refused_files`` (reports.attachments.RefusedUpload) are files that came with a mailed
-    report and were not taken: the acknowledgement says so.
+    report and were not taken: the acknowledgement says so. Mail intake withholds the
+    acknowledgement (``acknowledge=False``) where answering could start a mail loop.
     """
     program = current_program()
     vector = submission.cvss_vector.strip()
@@ -173,7 +175,8 @@ def submit_report(
     )
     _record_decision(report, "", acting_user=acting_user, at=report.received_at, reason="")
     deadlines.plan_deadlines(report, program)
-    emails.mail_report_received(report, program, refused_files=refused_files)
+    if acknowledge:
+        emails.mail_report_received(report, program, refused_files=refused_files)
     emails.mail_new_report_to_triagers(report)
     return report
 

@@ -15,12 +15,13 @@ from accounts import roles
 from accounts.home import home_panels
 from bounty import services as bounty_services
 from bounty.models import Payout
+from intake.models import IntakeMessage
 from outbox.models import OutgoingMail
 from reports import deadlines, inbox, services
 from reports.models import Deadline
 from reports.selectors import month_of
 from tests.bounty.awarding import approved, instructed, propose, staff_with_roles, triaged_report
-from tests.factories import StaffFactory
+from tests.factories import IntakeMessageFactory, MailboxFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -358,5 +359,108 @@ def test_the_index_costs_the_same_queries_however_much_work_is_waiting(
     add_work(1)
     few = queries()
     add_work(6)
+
+    assert queries() == few
+
+
+# --- The mail intake, on the program admin's first page ---------------------------------
+
+
+@pytest.fixture
+def intake_desk(settings):
+    """A mailbox polled a minute ago; two mails failed and one ignored today, older and
+    processed mail besides."""
+    settings.INTAKE_IMAP_URL = "imaps://desk:secret@imap.example.test:993/INBOX"
+    now = timezone.now()
+    mailbox = MailboxFactory(
+        name="desk@imap.example.test:993/INBOX",
+        last_poll_started_at=now - timedelta(minutes=1),
+        last_poll_finished_at=now - timedelta(seconds=50),
+    )
+    State = IntakeMessage.State
+    for state in (State.FAILED, State.FAILED, State.IGNORED, State.PROCESSED):
+        IntakeMessageFactory(mailbox=mailbox, state=state)
+    IntakeMessageFactory(mailbox=mailbox, state=State.FAILED, recorded_at=now - timedelta(days=2))
+    return mailbox
+
+
+def test_program_admins_see_when_the_mailbox_was_polled_and_the_days_lost_mail(
+    client, program_admin, intake_desk
+):
+    response = _index(client, program_admin)
+
+    [panel] = [panel for panel in response.context["home_panels"] if panel.slug == "intake"]
+    tallies = {tally.label: tally for tally in panel.tallies}
+    assert tallies["Mail failed in the last day"].count == 2
+    assert tallies["Mail failed in the last day"].urgent
+    assert tallies["Mail ignored in the last day"].count == 1
+    [(note, urgent)] = panel.notes
+    assert note.startswith(f"Last poll of {intake_desk.name}:") and "ago" in note
+    assert not urgent
+    assert "secret" not in response.content.decode()
+    assert note in response.content.decode()
+
+
+def test_every_intake_count_links_to_the_list_of_that_mail(client, program_admin, intake_desk):
+    tallies = _tallies(_index(client, program_admin))["intake"]
+
+    _assert_each_count_is_its_lists_length(client, tallies)
+
+
+def test_a_failed_poll_and_a_stopped_poller_are_marked(client, program_admin, intake_desk):
+    intake_desk.last_poll_started_at = timezone.now() - timedelta(minutes=30)
+    intake_desk.last_error = "LoginError: [AUTHENTICATIONFAILED] Authentication failed."
+    intake_desk.save()
+
+    [panel] = [
+        panel
+        for panel in _index(client, program_admin).context["home_panels"]
+        if panel.slug == "intake"
+    ]
+
+    (poll, stale), (error, failed) = panel.notes
+    assert "Polling seems to have stopped." in poll and stale
+    assert "AUTHENTICATIONFAILED" in error and failed
+
+
+def test_a_mailbox_set_up_and_never_polled_says_so(client, program_admin, settings):
+    settings.INTAKE_IMAP_URL = "imaps://desk:secret@imap.example.test:993/INBOX"
+
+    [panel] = [
+        panel
+        for panel in _index(client, program_admin).context["home_panels"]
+        if panel.slug == "intake"
+    ]
+
+    assert panel.notes == (
+        ("The mailbox has not been polled yet: is the beat (Celery) running?", True),
+    )
+
+
+def test_a_desk_without_mail_intake_shows_no_intake_panel(client, program_admin):
+    assert "intake" not in _tallies(_index(client, program_admin))
+
+
+def test_triagers_and_finance_see_no_mailbox_status(client, triager, finance_user, intake_desk):
+    for user in (triager, finance_user):
+        page = _index(client, user)
+        assert "intake" not in _tallies(page)
+        assert intake_desk.name not in page.content.decode()
+
+
+def test_the_intake_panel_costs_the_same_queries_however_much_mail_came(
+    client, program_admin, intake_desk
+):
+    client.force_login(program_admin)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(INDEX).status_code == 200
+        return len(captured)
+
+    few = queries()
+    for state in (IntakeMessage.State.FAILED, IntakeMessage.State.IGNORED) * 5:
+        IntakeMessageFactory(mailbox=intake_desk, state=state)
+        MailboxFactory()
 
     assert queries() == few

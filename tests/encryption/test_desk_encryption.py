@@ -39,7 +39,8 @@ ENCRYPTED = {
     "bounty.Award": {"justification"},
     "bounty.Payout": {"rejection_reason", "destination_details"},
     "bounty.PayoutApproval": {"reason"},
-    "outbox.OutgoingMail": {"to", "body_text", "body_html", "last_error"},
+    "outbox.OutgoingMail": {"to", "body_text", "body_html", "last_error", "bounce_reason"},
+    "intake.BlockedSender": {"address", "reason"},
 }
 
 
