@@ -43,6 +43,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "bounty.view_payout",
         "intake.view_intakemessage",
         "intake.view_raw_source",
+        "intake.view_heldmail",
+        "intake.review_heldmail",
     ],
     FINANCE: [
         *_VIEW_PROGRAM,
@@ -172,6 +174,8 @@ ADMIN_RIGHTS: dict[str, AdminRights] = {
     "bounty.severity": _every_right("bounty.severity"),
     # Intake mail is a record: the services alone write it; its raw source has its own right.
     "intake.intakemessage": AdminRights(view="intake.view_intakemessage"),
+    # Held mail changes only by staff's decision, through its services, never by editing it.
+    "intake.heldmail": AdminRights(view="intake.view_heldmail", change="intake.review_heldmail"),
     "mfa.authenticator": _every_right("mfa.authenticator"),
     "outbox.outgoingmail": AdminRights(
         view="outbox.view_outgoingmail",

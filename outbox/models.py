@@ -54,6 +54,12 @@ class OutgoingMail(models.Model):
         blank=True,
         help_text="The Message-ID header, fixed at the first claim so every resend repeats it.",
     )
+    headers = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Further headers: a researcher's mail carries its report's reply address "
+        "(Reply-To) and thread (In-Reply-To, References).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     # The row's identity in its encrypted values' associated data (encryption.binding).
     row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)

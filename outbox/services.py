@@ -31,10 +31,14 @@ def queue_mail(
     context: dict,
     report_public_id: str = "",
     dedupe_key: str | None = None,
+    message_id: str = "",
+    headers: dict[str, str] | None = None,
 ) -> OutgoingMail:
     """Write a mail to the outbox; it is handed to a worker only once the transaction commits.
 
     A mail with a ``dedupe_key`` is written once at most: queueing it again returns the first.
+    Its Message-ID is fixed now (``message_id``, or a fresh one), so that mail queued after it
+    can refer to it before it is sent; ``headers`` are sent with it (Reply-To, References).
     """
     if dedupe_key is not None:
         existing = OutgoingMail.objects.filter(dedupe_key=dedupe_key).first()
@@ -50,6 +54,8 @@ def queue_mail(
         template=template,
         report_public_id=report_public_id,
         dedupe_key=dedupe_key,
+        message_id=message_id or _message_id(),
+        headers=headers or {},
     )
     transaction.on_commit(lambda: _hand_to_worker(mail.pk), robust=True)
     return mail
@@ -153,7 +159,7 @@ def deliver_mail(mail_id: int) -> bool:
         body=mail.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[mail.to],
-        headers={"Message-ID": mail.message_id},
+        headers={**mail.headers, "Message-ID": mail.message_id},
     )
     if mail.body_html:
         message.attach_alternative(mail.body_html, "text/html")
