@@ -13,8 +13,8 @@ token (``reply_address``) and RFC 5322 threading under the report's root Message
 import hashlib
 import hmac
 import re
-from enum import StrEnum
 from email.utils import parseaddr
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
