@@ -133,7 +133,7 @@ class IntakeMessageAdmin(BlindIndexSearchMixin, EncryptedObjectLogMixin, SimpleH
 class HeldMailDecisionForm(forms.ModelForm):
     """Staff's decision on a held mail: no field of the mail itself is editable."""
 
-    decision = forms.ChoiceField(
+    decide = forms.ChoiceField(
         choices=[
             (HeldMail.Decision.ATTACHED, "Attach it to the report as an internal note"),
             (HeldMail.Decision.DISCARDED, "Discard it"),
@@ -178,7 +178,7 @@ class HeldMailAdmin(EncryptedObjectLogMixin, SimpleHistoryAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is not None and self.has_change_permission(request, obj):
-            return (*self.readonly_fields[:8], "decision", "reason_given")
+            return (*self.readonly_fields[:8], "decide", "reason_given")
         return ("decision_display", *self.readonly_fields)
 
     def get_readonly_fields(self, request, obj=None):
@@ -215,7 +215,7 @@ class HeldMailAdmin(EncryptedObjectLogMixin, SimpleHistoryAdmin):
         decide = {
             HeldMail.Decision.ATTACHED: threads.attach_held_mail,
             HeldMail.Decision.DISCARDED: threads.discard_held_mail,
-        }[form.cleaned_data["decision"]]
+        }[form.cleaned_data["decide"]]
         decide(obj, acting_user=request.user, reason=form.cleaned_data["reason_given"])
 
     def save_related(self, request, form, formsets, change):

@@ -45,7 +45,7 @@ _RECIPIENT_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "envelope-to"
 MAX_REFERENCES = 100
 
 # "On Mon, 1 Dec 2026 at 10:00, Bounty Desk <security@example.org> wrote:", as most clients
-# write above the quoted mail, on one line or broken before "wrote:".
+# write above the quoted mail, on one line or broken in two.
 _ATTRIBUTION = re.compile(r"^\s*On\s.+\swrote:\s*$")
 
 
@@ -175,11 +175,7 @@ def without_quoted_reply(text: str) -> str:
         return text
     if end and _ATTRIBUTION.match(lines[end - 1]):
         end -= 1
-    elif (
-        end >= 2
-        and lines[end - 1].strip() == "wrote:"
-        and _ATTRIBUTION.match(f"{lines[end - 2]} wrote:")
-    ):
+    elif end >= 2 and _ATTRIBUTION.match(f"{lines[end - 2]} {lines[end - 1]}"):
         end -= 2
     kept = "\n".join(lines[:end]).rstrip()
     return kept or text
