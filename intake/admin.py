@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin import ReadableHistoryMixin
 from encryption.admin import BlindIndexSearchMixin, EncryptedObjectLogMixin
 from intake import services, threads
 from intake.models import HeldMail, IntakeMessage, RawSourceDownload
@@ -37,7 +38,9 @@ class RawSourceDownloadInline(admin.TabularInline):
 
 
 @admin.register(IntakeMessage)
-class IntakeMessageAdmin(BlindIndexSearchMixin, EncryptedObjectLogMixin, SimpleHistoryAdmin):
+class IntakeMessageAdmin(
+    ReadableHistoryMixin, BlindIndexSearchMixin, EncryptedObjectLogMixin, SimpleHistoryAdmin
+):
     """Every mail the intake took and what became of it; the services alone change them."""
 
     list_display = ("received_at", "state", "sender", "source", "report_link", "size")
@@ -151,7 +154,7 @@ class HeldMailDecisionForm(forms.ModelForm):
 
 
 @admin.register(HeldMail)
-class HeldMailAdmin(EncryptedObjectLogMixin, SimpleHistoryAdmin):
+class HeldMailAdmin(ReadableHistoryMixin, EncryptedObjectLogMixin, SimpleHistoryAdmin):
     """Mail held out of a report's thread; staff attach it as an internal note or discard it."""
 
     form = HeldMailDecisionForm
