@@ -434,3 +434,15 @@ def test_the_mail_reply_service_refuses_a_sender_who_is_not_the_researcher():
 )
 def test_only_the_quote_a_reply_ends_with_is_left_out(text, kept):
     assert threads.without_quoted_reply(text) == kept
+
+
+@pytest.mark.django_db
+def test_staff_read_a_mailed_reply_as_the_researchers_in_the_report_page(client, triager):
+    report = mailed_report()
+    services.ingest_raw(reply(to=reply_address(report), text="Seen on 1.40.2 too."))
+    client.force_login(triager)
+
+    page = client.get(f"/admin/reports/report/{report.pk}/change/").content.decode()
+
+    assert "Seen on 1.40.2 too." in page
+    assert f'aria-label="Public message by {report.reporter} (researcher)"' in page
