@@ -45,6 +45,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "intake.view_raw_source",
         # Triagers see who is blocked (ignored mail names the entry); program admins keep it.
         "intake.view_blockedsender",
+        "intake.view_heldmail",
+        "intake.review_heldmail",
     ],
     FINANCE: [
         *_VIEW_PROGRAM,
@@ -176,6 +178,8 @@ ADMIN_RIGHTS: dict[str, AdminRights] = {
     "intake.blockedsender": _every_right("intake.blockedsender"),
     # Intake mail is a record: the services alone write it; its raw source has its own right.
     "intake.intakemessage": AdminRights(view="intake.view_intakemessage"),
+    # Held mail changes only by staff's decision, through its services, never by editing it.
+    "intake.heldmail": AdminRights(view="intake.view_heldmail", change="intake.review_heldmail"),
     "mfa.authenticator": _every_right("mfa.authenticator"),
     "outbox.outgoingmail": AdminRights(
         view="outbox.view_outgoingmail",

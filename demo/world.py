@@ -8,6 +8,7 @@ nothing, and a row someone edited in the admin is left as they made it.
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from email.message import EmailMessage
 from pathlib import Path
 
 from allauth.account.models import EmailAddress
@@ -23,6 +24,7 @@ from bounty.models import Award, Category, Payout, Severity
 from bounty.reference_program import load_reference_program
 from intake import services as intake_services
 from reports import services
+from reports.emails import thread_root_id
 from reports.models import Report, Reporter, SavedReply
 from reports.saved_replies import save_saved_reply
 
@@ -288,4 +290,21 @@ def seed_demo_world(password: str = DEFAULT_PASSWORD) -> DemoWorld:
             _ensure_payout(world, *plan)
     # Through the intake's own path, as the poller would; a mail it has seen is not made again.
     world.mailed_report = intake_services.ingest_raw(MAILED_REPORT.read_bytes()).message.report
+    _ensure_mail_in_thread(world.mailed_report)
     return world
+
+
+def _ensure_mail_in_thread(report: Report) -> None:
+    """Carol writes again in her report's thread by mail; a stranger's mail there is held."""
+    for number, sender, text in (
+        (2, "Carol Mailer <carol@demo.test>", "One more thing: the export also holds API keys."),
+        (3, "Mallory <mallory@demo.test>", "I found this first, please pay me instead."),
+    ):
+        mail = EmailMessage()
+        mail["From"] = sender
+        mail["To"] = "security@demo.test"
+        mail["Subject"] = "Re: Prompt log export leaks other teams' prompts"
+        mail["Message-ID"] = f"<demo-intake-{number}@mail.demo.test>"
+        mail["In-Reply-To"] = thread_root_id(report)
+        mail.set_content(text)
+        intake_services.ingest_raw(bytes(mail))

@@ -14,8 +14,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from audit.admin import ReadableHistoryMixin
 from encryption.admin import BlindIndexSearchMixin, EncryptedObjectLogMixin
-from intake import blocklist, selectors, services
-from intake.models import BlockedSender, IntakeMessage, RawSourceDownload
+from intake import blocklist, selectors, services, threads
+from intake.models import BlockedSender, HeldMail, IntakeMessage, RawSourceDownload
 from reports.models import Report
 
 
@@ -243,3 +243,95 @@ class BlockedSenderAdmin(
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             blocklist.unblock(obj, acting_user=request.user)
+
+
+class HeldMailDecisionForm(forms.ModelForm):
+    """Staff's decision on a held mail: no field of the mail itself is editable."""
+
+    decide = forms.ChoiceField(
+        choices=[
+            (HeldMail.Decision.ATTACHED, "Attach it to the report as an internal note"),
+            (HeldMail.Decision.DISCARDED, "Discard it"),
+        ],
+        widget=forms.RadioSelect,
+        help_text="Never the researcher's reply: it is not from their address.",
+    )
+    reason_given = forms.CharField(
+        label="Reason", widget=forms.Textarea(attrs={"rows": 3}), help_text="Kept with it."
+    )
+
+    class Meta:
+        model = HeldMail
+        fields = ()
+
+
+@admin.register(HeldMail)
+class HeldMailAdmin(ReadableHistoryMixin, EncryptedObjectLogMixin, SimpleHistoryAdmin):
+    """Mail held out of a report's thread; staff attach it as an internal note or discard it."""
+
+    form = HeldMailDecisionForm
+    list_display = ("held_at", "report_link", "decision", "matched_by", "sender")
+    list_filter = ("decision", "matched_by")
+    list_select_related = ("report",)
+    search_fields = ("report__public_id",)
+    sortable_by = ("held_at", "decision")
+    show_full_result_count = False
+    readonly_fields = (
+        "report_link",
+        "matched_by",
+        "sender",
+        "subject",
+        "body",
+        "file_names",
+        "held_at",
+        "intake_message",
+        "decided_by",
+        "decided_at",
+        "reason",
+        "note",
+    )
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and self.has_change_permission(request, obj):
+            return (*self.readonly_fields[:8], "decide", "reason_given")
+        return ("decision_display", *self.readonly_fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and self.has_change_permission(request, obj):
+            return self.readonly_fields[:8]
+        return ("decision_display", *self.readonly_fields)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        if not request.user.has_perm(threads.REVIEW_PERMISSION):
+            return False
+        return obj is None or obj.decision == HeldMail.Decision.PENDING
+
+    @admin.display(description="Decision")
+    def decision_display(self, obj):
+        return obj.get_decision_display()
+
+    @admin.display(description="Report", ordering="report")
+    def report_link(self, obj):
+        url = reverse("admin:reports_report_change", args=[obj.report_id])
+        return format_html('<a href="{}">{}</a>', url, obj.report.public_id)
+
+    @admin.display(description="Intake message")
+    def intake_message(self, obj):
+        url = reverse("admin:intake_intakemessage_change", args=[obj.message_id])
+        return format_html('<a href="{}">#{}</a> (its raw source)', url, obj.message_id)
+
+    def save_model(self, request, obj, form, change):
+        decide = {
+            HeldMail.Decision.ATTACHED: threads.attach_held_mail,
+            HeldMail.Decision.DISCARDED: threads.discard_held_mail,
+        }[form.cleaned_data["decide"]]
+        decide(obj, acting_user=request.user, reason=form.cleaned_data["reason_given"])
+
+    def save_related(self, request, form, formsets, change):
+        pass  # nothing of the mail is stored from the form

@@ -215,3 +215,80 @@ class BlockedSender(models.Model):
         if self.kind == self.Kind.DOMAIN:
             return f"Blocked domain {self.domain}"
         return f"Blocked address #{self.pk}"
+
+
+class HeldMail(models.Model):
+    """A mail in a report's thread from someone other than its researcher, held for staff.
+
+    It reached the report by its reply address or its threading, but only the researcher's own
+    address makes a mail their reply: a stranger who learned the reply address or a Message-ID,
+    or another researcher, could otherwise speak for them. Staff read it here and either attach
+    it to the report as an internal note or discard it, with a reason; the researcher never
+    sees it, in the portal or by mail.
+    """
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "Held for review"
+        ATTACHED = "attached", "Attached to the report as an internal note"
+        DISCARDED = "discarded", "Discarded"
+
+    class MatchedBy(models.TextChoices):
+        REPLY_ADDRESS = "reply_address", "The report's reply address"
+        THREADING = "threading", "In-Reply-To or References naming our mail"
+
+    message = models.OneToOneField(
+        IntakeMessage, on_delete=models.PROTECT, related_name="held", editable=False
+    )
+    report = models.ForeignKey(
+        "reports.Report", on_delete=models.CASCADE, related_name="held_mail", editable=False
+    )
+    matched_by = models.CharField(max_length=20, choices=MatchedBy, editable=False)
+    # Encrypted like the report's messages: it is what a stranger wrote about the report.
+    sender = EncryptedCharField(max_length=254, blank=True, editable=False)
+    subject = EncryptedCharField(max_length=255, blank=True, editable=False)
+    body = EncryptedTextField(blank=True, editable=False)
+    file_names = EncryptedTextField(
+        blank=True, editable=False, help_text="The attachments' names, one a line; not kept."
+    )
+    held_at = models.DateTimeField(default=timezone.now, editable=False)
+    decision = models.CharField(
+        max_length=10, choices=Decision, default=Decision.PENDING, editable=False
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reason = EncryptedTextField(blank=True, editable=False, help_text="Why staff decided so.")
+    note = models.OneToOneField(
+        "reports.Message",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        help_text="The internal note it became.",
+    )
+    # The row's identity in its encrypted values' associated data (encryption.binding).
+    row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-held_at", "-pk"]
+        verbose_name = "held mail"
+        verbose_name_plural = "held mail"
+        permissions = [("review_heldmail", "Can attach held mail to its report or discard it")]
+        indexes = [
+            # The mailbox status counts what still waits for review, at any size.
+            models.Index(
+                fields=["held_at"], condition=Q(decision="pending"), name="intake_held_pending"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Held mail #{self.pk} on {self.report.public_id}"

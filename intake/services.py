@@ -22,7 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from intake import rules
+from intake import rules, threads
 from intake.mime import MalformedMail, read_envelope, read_report_mail
 from intake.models import IntakeMessage, Mailbox, RawSourceDownload
 from reports import services as report_services
@@ -189,6 +189,15 @@ def _make_report(message: IntakeMessage) -> None:
         mail = read_report_mail(raw)
     except MalformedMail as malformed:
         _move(message, State.FAILED, error=str(malformed))
+        return
+    # A mail answering a report is its researcher's reply, or held for staff: never a report.
+    try:
+        filed = threads.file_in_thread(message, mail)
+    except ValidationError as refused:
+        _move(message, State.FAILED, error=" ".join(refused.messages))
+        return
+    if filed is not None:
+        _move(message, State.PROCESSED, error=filed.note, report=filed.report)
         return
     try:
         report = report_services.submit_report_received_by_mail(

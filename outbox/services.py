@@ -31,12 +31,15 @@ def queue_mail(
     context: dict,
     report_public_id: str = "",
     dedupe_key: str | None = None,
+    message_id: str = "",
     headers: dict[str, str] | None = None,
 ) -> OutgoingMail:
     """Write a mail to the outbox; it is handed to a worker only once the transaction commits.
 
     A mail with a ``dedupe_key`` is written once at most: queueing it again returns the first.
-    ``headers`` are sent as given, besides From, To, Subject and the Message-ID.
+    Its Message-ID is fixed now (``message_id``, or a fresh one), so that mail queued after it
+    can refer to it before it is sent; ``headers`` are sent as given besides From, To, Subject
+    and the Message-ID (Auto-Submitted, Reply-To, References).
     """
     if dedupe_key is not None:
         existing = OutgoingMail.objects.filter(dedupe_key=dedupe_key).first()
@@ -52,6 +55,7 @@ def queue_mail(
         template=template,
         report_public_id=report_public_id,
         dedupe_key=dedupe_key,
+        message_id=message_id or _message_id(),
         headers=dict(headers or {}),
     )
     transaction.on_commit(lambda: _hand_to_worker(mail.pk), robust=True)

@@ -1,11 +1,23 @@
 """Mail about reports. Mail names the report by its public id and its status, and carries no
 report content: mail is not end-to-end secure, so details stay in the desk behind a login. A
 program admin may turn on ``Program.titles_in_mail``: mail then names reports by title and
-category too, and its footer says so."""
+category too, and its footer says so.
 
+One exception, asked for by researchers who never open the portal: a researcher with no
+account gets the security team's public messages in full (``mail_researcher_news``).
+
+Mail to the researcher carries the report's mail thread: a reply address with the report's
+token (``reply_address``) and RFC 5322 threading under the report's root Message-ID
+(``thread_root_id``), so that their replies find the report (``intake.threads``)."""
+
+import hashlib
+import hmac
+import re
+from email.utils import parseaddr
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils import timezone
 
 from accounts import roles
@@ -17,6 +29,73 @@ from reports.models import Deadline, Message, Report, Reporter
 PORTAL_REPORT_PATH = "/portal/reports/{public_id}/"
 ADMIN_REPORT_PATH = "/admin/reports/report/{pk}/change/"
 SIGNUP_PATH = "/accounts/signup/"
+
+
+# The plus-tag of a report's reply address: "r-", the public id without its prefix and dashes
+# (which report), "-" and the report's mail token (the proof). Lower case throughout, since mail
+# servers may fold the case of the local part.
+_REPLY_TAG = re.compile(r"r-([0-9a-z]{16})-([0-9a-f]{24})")
+# The report's root Message-ID: the public id again, and a digest of the token, so that it can
+# be neither guessed from the public id nor turned back into the token.
+_ROOT_ID = re.compile(r"<?report\.([0-9a-z]{16})\.([0-9a-f]{20})@[^<>\s]+>?")
+
+
+def _compact(public_id: str) -> str:
+    return public_id.removeprefix("VR-").replace("-", "").lower()
+
+
+def _public_id(compact: str) -> str:
+    upper = compact.upper()
+    return "VR-" + "-".join(upper[i : i + 4] for i in range(0, len(upper), 4))
+
+
+def _root_digest(report: Report) -> str:
+    return hashlib.sha256(f"mail-thread:{report.mail_token}".encode()).hexdigest()[:20]
+
+
+def reply_address(report: Report) -> str:
+    """The address a researcher's reply about the report goes to; empty without an intake."""
+    local, at, domain = settings.INTAKE_ADDRESS.strip().rpartition("@")
+    if not at or not local:
+        return ""
+    return f"{local}+r-{_compact(report.public_id)}-{report.mail_token}@{domain}"
+
+
+def thread_root_id(report: Report) -> str:
+    """The Message-ID of the acknowledgement, which every later mail to the researcher answers."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return f"<report.{_compact(report.public_id)}.{_root_digest(report)}@{domain}>"
+
+
+def report_for_reply_tag(tag: str) -> Report | None:
+    """The report whose reply address has this plus-tag, if the token in it is right."""
+    found = _REPLY_TAG.fullmatch(tag.lower())
+    if found is None:
+        return None
+    report = Report.objects.filter(public_id=_public_id(found[1])).first()
+    # The public id only finds the report; the token, compared in constant time, proves it.
+    if report is None or not hmac.compare_digest(report.mail_token, found[2]):
+        return None
+    return report
+
+
+def report_for_root_id(message_id: str) -> Report | None:
+    """The report whose root Message-ID this is, if its digest is right."""
+    found = _ROOT_ID.fullmatch(message_id.strip().lower())
+    if found is None:
+        return None
+    report = Report.objects.filter(public_id=_public_id(found[1])).first()
+    if report is None or not hmac.compare_digest(_root_digest(report), found[2]):
+        return None
+    return report
+
+
+def _researcher_thread(report: Report) -> dict[str, str]:
+    headers = {"In-Reply-To": thread_root_id(report), "References": thread_root_id(report)}
+    address = reply_address(report)
+    if address:
+        headers["Reply-To"] = address
+    return headers
 
 
 def _titles_in_mail() -> bool:
@@ -65,13 +144,17 @@ def mail_report_received(report: Report, program: Program, *, refused_files=()) 
                     {"position": refused.position, "reason": refusal_summary(refused.code)}
                     for refused in refused_files
                 ],
+                "reply_by_mail": bool(reply_address(report)),
             },
             report_public_id=report.public_id,
+            # The first mail of the thread: every later one answers it.
+            message_id=thread_root_id(report),
             headers={
                 "Auto-Submitted": (
                     "auto-replied" if report.channel == Report.Channel.EMAIL else "auto-generated"
                 ),
                 "X-Auto-Response-Suppress": "All",
+                **({"Reply-To": reply_address(report)} if reply_address(report) else {}),
             },
         )
 
@@ -114,11 +197,22 @@ def mail_researcher_news(report: Report, message: Message, news: ResearcherNews)
     """Tell the researcher what happened on their report; internal notes never get here."""
     if message.visibility != Message.Visibility.PUBLIC:
         raise ValueError("Internal notes are never mailed to the researcher.")
+    context = _news_context(report, news)
+    if report.reporter.user_id is None:
+        # Mail is all this researcher has of the conversation: they get the message itself.
+        # Portal users keep getting a notification that sends them to the portal to read it.
+        context.update(
+            by_mail=True,
+            message_body=message.body,
+            reply_by_mail=bool(reply_address(report)),
+            signup_path=SIGNUP_PATH,
+        )
     queue_mail(
         to=report.reporter.email,
         template=news.value,
-        context=_news_context(report, news),
+        context=context,
         report_public_id=report.public_id,
+        headers=_researcher_thread(report),
     )
 
 

@@ -30,6 +30,12 @@ def new_public_id() -> str:
     return "VR-" + "-".join(raw[i : i + 4] for i in range(0, _PUBLIC_ID_LENGTH, 4))
 
 
+def new_mail_token() -> str:
+    """Return the secret half of a report's reply address: 96 random bits, in lower case
+    because mail servers may fold the case of an address's local part."""
+    return secrets.token_hex(12)
+
+
 class Reporter(models.Model):
     """A researcher: someone with an account, or only an email address until they sign up.
 
@@ -122,6 +128,9 @@ class Report(models.Model):
 
     public_id = models.CharField(max_length=24, unique=True, default=new_public_id, editable=False)
     reporter = models.ForeignKey(Reporter, on_delete=models.PROTECT, related_name="reports")
+    # A capability: whoever holds it can write into the report's mail thread (intake.threads).
+    # It goes out only in mail to the researcher, and a reply still needs their address.
+    mail_token = models.CharField(max_length=24, default=new_mail_token, editable=False)
     title = models.CharField(max_length=200)
     category = models.ForeignKey(
         "bounty.Category", null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
@@ -237,6 +246,10 @@ class Message(models.Model):
         help_text="Empty for messages the system writes.",
     )
     visibility = models.CharField(max_length=10, choices=Visibility, default=Visibility.PUBLIC)
+    # A researcher who writes by mail before they have an account has no user to be the author.
+    by_researcher = models.BooleanField(
+        default=False, editable=False, help_text="Written by the report's researcher."
+    )
     # The row's identity in its encrypted values' associated data (encryption.binding).
     row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     body = EncryptedTextField()

@@ -36,10 +36,12 @@ class ThreadEntry:
 
 
 def _author(message: Message, report: Report) -> tuple[str, bool]:
+    if message.by_researcher or (
+        message.author_id is not None and message.author_id == report.reporter.user_id
+    ):
+        return f"{report.reporter} (researcher)", True
     if message.author_id is None:
         return "The desk", False
-    if message.author_id == report.reporter.user_id:
-        return f"{report.reporter} (researcher)", True
     return message.author.email, False
 
 

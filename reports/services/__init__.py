@@ -8,8 +8,11 @@ researchers bring (reports with files, replies, their account link and payment d
 
 from reports.services.researchers import (
     RELINK_PERMISSION,
+    NotTheResearcher,
+    add_researcher_reply_by_mail,
     add_researcher_reply_with_attachments,
     attach_files,
+    is_researchers_address,
     link_reporter_to_user,
     record_report_received_by_email,
     relink_reporter,
@@ -37,9 +40,11 @@ from reports.services.workflow import (
 __all__ = [
     "CLOSING_RESOLUTIONS",
     "RELINK_PERMISSION",
+    "NotTheResearcher",
     "Submission",
     "acknowledge_report",
     "add_researcher_reply",
+    "add_researcher_reply_by_mail",
     "add_researcher_reply_with_attachments",
     "add_staff_message",
     "assign_report",
@@ -47,6 +52,7 @@ __all__ = [
     "close_report",
     "correct_message",
     "delete_message",
+    "is_researchers_address",
     "link_reporter_to_user",
     "mark_duplicate",
     "record_report_received_by_email",

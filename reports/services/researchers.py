@@ -4,6 +4,7 @@ Each function is one transaction; a refused file means nothing of the change is 
 """
 
 import logging
+from contextlib import nullcontext
 
 from allauth.account.models import EmailAddress
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,6 +22,8 @@ from reports.services.workflow import (
     Submission,
     _locked,
     _record,
+    _require_text,
+    _researcher_wrote,
     add_researcher_reply,
     submit_report,
 )
@@ -206,6 +209,54 @@ def add_researcher_reply_with_attachments(
     """Record the researcher's message with its files: a refused file means no message."""
     message = add_researcher_reply(report, acting_user=acting_user, body=body)
     attach_files(report, acting_user=acting_user, files=files, message=message)
+    return message
+
+
+class NotTheResearcher(PermissionDenied):
+    """A mail in a report's thread came from another address than its researcher's."""
+
+
+def is_researchers_address(report: Report, address: str) -> bool:
+    """Whether ``address`` is the report's researcher's, compared through the blind index."""
+    address = address.strip().lower()
+    return bool(address) and (
+        Reporter.objects.filter(pk=report.reporter_id, email_index__matches=address).exists()
+    )
+
+
+@audited
+def add_researcher_reply_by_mail(
+    report: Report, *, sender_email: str, body: str, files, acting_user: None = None
+) -> Message:
+    """Record a mail in the report's thread from its researcher's address as their reply.
+
+    The caller (``intake.threads``) has tied the mail to the report by its reply address or its
+    threading; this checks that it came from the researcher's address, so that no other caller
+    can make a stranger's mail the researcher's word. A researcher with no account has no user
+    to act as: the message is theirs by ``by_researcher``, and history names no user. Files go
+    through the portal's checks; a refused one does not refuse the reply, as a mail cannot be
+    sent back like a form: it is named in an internal note.
+    """
+    body = _require_text(body, "A message")
+    report = _locked(report)
+    if not is_researchers_address(report, sender_email):
+        raise NotTheResearcher("The mail is not from the address of the report's researcher.")
+    author = report.reporter.user if report.reporter.user_id else None
+    with history_user(author) if author is not None else nullcontext():
+        message = _researcher_wrote(report, author=author, body=body)
+        accepted, refused = sort_uploads(files)
+        attach_files(
+            report, acting_user=author, files=[upload.file for upload in accepted], message=message
+        )
+    if refused:
+        lines = [f"- attachment {file.position}, {file.name}: {file.reason}" for file in refused]
+        _record(
+            report,
+            author=None,
+            body="Files that came with the researcher's mail and were not attached:\n"
+            + "\n".join(lines),
+            public=False,
+        )
     return message
 
 

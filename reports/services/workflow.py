@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from accounts.history import actor_label, audited
+from accounts.history import RESEARCHER_ACTOR, actor_label, audited
 from accounts.models import User
 from bounty.models import Category, Severity
 from bounty.selectors import current_program
@@ -85,7 +85,14 @@ def _record(
 
 
 def _move(
-    report: Report, move: Move, *, acting_user: User | None, now, reason: str = "", **fields
+    report: Report,
+    move: Move,
+    *,
+    acting_user: User | None,
+    now,
+    reason: str = "",
+    actor: str | None = None,
+    **fields,
 ) -> None:
     previous = report.status
     report.status = target_status(report, move)
@@ -94,7 +101,7 @@ def _move(
         setattr(report, name, value)
     took_it = _take_if_unassigned(report, acting_user)
     report.save()
-    _record_decision(report, previous, acting_user=acting_user, at=now, reason=reason)
+    _record_decision(report, previous, acting_user=acting_user, at=now, reason=reason, actor=actor)
     if took_it:
         _note_taken(report, acting_user, now)
 
@@ -117,14 +124,16 @@ def _note_taken(report: Report, acting_user: User, now) -> None:
     )
 
 
-def _record_decision(report: Report, previous: str, *, acting_user: User | None, at, reason):
+def _record_decision(
+    report: Report, previous: str, *, acting_user: User | None, at, reason, actor=None
+):
     ReportStatusChange.objects.create(
         report=report,
         from_status=previous,
         to_status=report.status,
         resolution=report.resolution,
         acting_user=acting_user,
-        actor=actor_label(acting_user),
+        actor=actor or actor_label(acting_user),
         at=at,
         reason=reason,
     )
@@ -245,13 +254,20 @@ def add_researcher_reply(report: Report, *, acting_user: User, body: str) -> Mes
     report = _locked(report)
     if report.reporter.user_id != acting_user.pk:
         raise PermissionDenied("Only the researcher who reported it may reply as the researcher.")
+    return _researcher_wrote(report, author=acting_user, body=body)
+
+
+def _researcher_wrote(report: Report, *, author: User | None, body: str) -> Message:
+    """Record a message the caller has established is the locked report's researcher's."""
     now = timezone.now()
     if report.status == Report.Status.NEEDS_INFO:
         _move(
             report,
             Move.ANSWER_INFORMATION_REQUEST,
-            acting_user=acting_user,
+            acting_user=author,
             now=now,
+            # By mail a researcher may have no account, and is still not "the system".
+            actor=RESEARCHER_ACTOR,
             status_before_info_request="",
         )
         deadlines.resume_deadlines(report)
@@ -263,7 +279,11 @@ def add_researcher_reply(report: Report, *, acting_user: User, body: str) -> Mes
         report.awaiting_staff_since = now
         report.save(update_fields=["awaiting_staff_since"])
     message = Message.objects.create(
-        report=report, author=acting_user, body=body, visibility=Message.Visibility.PUBLIC
+        report=report,
+        author=author,
+        body=body,
+        visibility=Message.Visibility.PUBLIC,
+        by_researcher=True,
     )
     emails.mail_researcher_replied(report)
     return message

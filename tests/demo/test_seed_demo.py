@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.test import RequestFactory
 
 from bounty.models import Payout
-from intake.models import IntakeMessage
+from intake.models import HeldMail, IntakeMessage
 from reports.models import Report
 
 pytestmark = pytest.mark.django_db
@@ -60,11 +60,18 @@ def test_one_report_came_in_by_email_through_the_intake():
     _seed()
 
     report = Report.objects.get(channel=Report.Channel.EMAIL)
-    message = IntakeMessage.objects.get()
-    assert (message.state, message.report) == (IntakeMessage.State.PROCESSED, report)
+    messages = IntakeMessage.objects.order_by("pk")
+    assert [(message.state, message.report) for message in messages] == [
+        (IntakeMessage.State.PROCESSED, report)
+    ] * 3
     assert report.reporter.user is None
     assert report.attachments.count() == 1
     assert report.messages.filter(visibility="internal").exists()  # the refused program
+    # Carol wrote again in the thread by mail; a stranger's mail in it is held for staff.
+    [again] = report.messages.filter(by_researcher=True)
+    assert "API keys" in again.body and again.author is None
+    held = HeldMail.objects.get()
+    assert (held.report, held.sender) == (report, "mallory@demo.test")
 
 
 def test_payouts_exist_in_every_state():

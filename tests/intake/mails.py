@@ -22,6 +22,7 @@ TEXT = "The webhook tester fetches any URL.\n\n1. Open the tester.\n2. Give it h
 def report_mail(
     *,
     sender=SENDER,
+    to="security@example.test",
     subject=SUBJECT,
     text=TEXT,
     html=None,
@@ -35,7 +36,7 @@ def report_mail(
     mail = EmailMessage()
     if sender is not None:
         mail["From"] = sender
-    mail["To"] = "security@example.test"
+    mail["To"] = to
     if subject is not None:
         mail["Subject"] = subject
     mail["Date"] = format_datetime(date or timezone.now())
