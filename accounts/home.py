@@ -21,6 +21,7 @@ from accounts import roles
 from bounty import selectors as bounty_selectors
 from bounty.models import Program
 from intake import selectors as intake_selectors
+from intake import threads as intake_threads
 from outbox.selectors import failed_mail
 from reports import inbox
 from reports.selectors import deadlines_missed_in_month
@@ -177,7 +178,7 @@ def _intake_panel(holder: _Holder, now) -> Panel | None:
     """The mailbox's health: when it was last read, whether that failed, the day's lost mail.
 
     Shown once intake is set up (INTAKE_IMAP_URL) or has polled: a desk without mail intake
-    has nothing to watch here. Two queries, whatever the mailbox holds.
+    has nothing to watch here. Three queries, whatever the mailbox holds.
     """
     if not holder.may("intake.view_intakemessage"):
         return None
@@ -204,6 +205,17 @@ def _intake_panel(holder: _Holder, now) -> Panel | None:
             help="Mail of the last day that made no report: robots, bounces, blocked, too many.",
         ),
     ]
+    if holder.may("intake.view_heldmail"):
+        held = intake_threads.pending_held_mail_count()
+        tallies.append(
+            Tally(
+                label="Held for review",
+                count=held,
+                url=f"{reverse('admin:intake_heldmail_changelist')}?decision__exact=pending",
+                help="Mail in a report's thread from someone other than its researcher.",
+                urgent=held > 0,
+            )
+        )
     return Panel("intake", "Mail intake", tallies, notes=tuple(notes))
 
 

@@ -79,6 +79,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # What reached the intake mailbox and what became of it, not the mail itself.
         "intake.view_intakemessage",
         *(f"intake.{action}_blockedsender" for action in ("view", "add", "change", "delete")),
+        # The mailbox status counts held mail; reviewing it is the triagers' work.
+        "intake.view_heldmail",
         "accounts.view_user",
         "accounts.add_user",
         "accounts.change_user",

@@ -464,3 +464,25 @@ def test_the_intake_panel_costs_the_same_queries_however_much_mail_came(
         MailboxFactory()
 
     assert queries() == few
+
+
+def test_mail_held_for_review_is_counted_for_program_admins(
+    client, program_admin, intake_desk, submit, researcher
+):
+    from intake.models import HeldMail
+
+    report = submit()
+    for decision in (HeldMail.Decision.PENDING, HeldMail.Decision.DISCARDED):
+        HeldMail.objects.create(
+            message=IntakeMessageFactory(mailbox=intake_desk, state=IntakeMessage.State.PROCESSED),
+            report=report,
+            matched_by=HeldMail.MatchedBy.REPLY_ADDRESS,
+            sender="stranger@example.test",
+            decision=decision,
+        )
+
+    tallies = _tallies(_index(client, program_admin))["intake"]
+
+    held = tallies["Held for review"]
+    assert held.count == 1 and held.urgent
+    _assert_each_count_is_its_lists_length(client, tallies)
