@@ -22,9 +22,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from intake.mime import MalformedMail, ReportMail, read_envelope, read_report_mail
-from intake.models import IntakeMessage, Mailbox, RawSourceDownload
+from intake import pgp
+from intake.mime import MalformedMail, read_envelope, read_report_mail
+from intake.models import IntakeMessage, Mailbox, RawSourceDownload, Signature
 from reports import services as report_services
+from reports.models import Reporter
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +180,8 @@ def process_message(message_id: int) -> IntakeMessage:
 
 def _make_report(message: IntakeMessage) -> None:
     try:
-        mail = _readable(message)
+        opened = _opened(message)
+        mail = read_report_mail(opened.raw)
     except MalformedMail as malformed:
         _move(message, State.FAILED, error=str(malformed))
         return
@@ -212,15 +215,25 @@ def _make_report(message: IntakeMessage) -> None:
         # The same rules as the portal's form; what they refuse they will refuse every time.
         _move(message, State.FAILED, error=" ".join(refused.messages))
         return
+    if opened.encrypted or opened.signature != Signature.UNSIGNED:
+        report_services.record_intake_note(report, body=pgp.signature_note(opened))
     _move(message, State.PROCESSED, report=report)
 
 
-def _readable(message: IntakeMessage) -> ReportMail:
+def _opened(message: IntakeMessage) -> pgp.Opened:
+    """The mail as it is read: decrypted and its signature checked when it is OpenPGP."""
     if not message.raw:
         raise MalformedMail("Its raw source was not fetched.")
     with message.raw.open() as stored:
         raw = stored.read()
-    return read_report_mail(raw)
+    sender = Reporter.objects.filter(email_index__matches=message.sender).first()
+    opened = pgp.open_mail(raw, pgp.sender_key(sender))
+    # Saved with the state by _move, in the same transaction.
+    message.encrypted = opened.encrypted
+    message.signature = opened.signature
+    message.signature_key = opened.signature_key
+    message.save(update_fields=["encrypted", "signature", "signature_key"])
+    return opened
 
 
 def _record_attempt_failed(message_id: int, error: Exception) -> IntakeMessage:

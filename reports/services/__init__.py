@@ -11,11 +11,13 @@ from reports.services.researchers import (
     add_researcher_reply_with_attachments,
     attach_files,
     link_reporter_to_user,
+    record_intake_note,
     record_report_received_by_email,
     relink_reporter,
     submit_report_received_by_mail,
     submit_report_with_attachments,
     update_payment_details,
+    update_pgp_public_key,
 )
 from reports.services.thread import correct_message, delete_message
 from reports.services.workflow import (
@@ -49,6 +51,7 @@ __all__ = [
     "delete_message",
     "link_reporter_to_user",
     "mark_duplicate",
+    "record_intake_note",
     "record_report_received_by_email",
     "relink_reporter",
     "reopen_report",
@@ -59,4 +62,5 @@ __all__ = [
     "submit_report_with_attachments",
     "triage_report",
     "update_payment_details",
+    "update_pgp_public_key",
 ]
