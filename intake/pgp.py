@@ -201,13 +201,14 @@ def _decrypt_with(armored: bytes, decryptor, sender_cert: Cert | None) -> tuple[
     try:
         decrypted = pysequoia.decrypt(bytes=armored, decryptor=decryptor, store=store)
     except RuntimeError as error:
-        if not asked or "signature" not in str(error).lower():
+        if "signature verification failed" not in str(error).lower():
             raise
-        # Signed, and the signature did not check out: read the text all the same, and say so.
+        # Decrypted, and no signature checked out: none was there (the store was never asked
+        # for a key), or it was not good. The text is read all the same, and that is said.
         plain = pysequoia.decrypt(bytes=armored, decryptor=decryptor).bytes
+        if not asked:
+            return plain, Signature.UNSIGNED, ""
         return plain, *_failed_signature(asked, sender_cert)
-    if not asked:
-        return decrypted.bytes, Signature.UNSIGNED, ""
     return decrypted.bytes, Signature.GOOD, decrypted.valid_sigs[0].certificate.lower()
 
 
@@ -280,9 +281,8 @@ def _parts_of(body: bytes, boundary: str) -> list[bytes]:
 
 
 def _canonical(entity: bytes) -> bytes:
-    # RFC 3156 section 5: what is signed is the part with CRLF line ends, without the line end
-    # that comes before the next boundary.
-    entity = entity[:-1] if entity.endswith(b"\n") else entity
+    # RFC 3156 section 5: what is signed is the part with CRLF line ends; the line end before
+    # the next boundary belongs to the boundary, and _parts_of has left it out already.
     return entity.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
