@@ -52,8 +52,10 @@ class _PgpMimeMail(EmailMessage):
                 entity[name] = value
         entity.set_payload(clear.get_payload())
         # Signed with what is encrypted, inside (RFC 3156 section 6.2), when the program has a key.
+        # Canonical CRLF line ends inside, as RFC 3156 asks of what is encrypted.
+        plain = entity.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
         ciphertext = pysequoia.encrypt(
-            bytes=entity.as_bytes(linesep="\r\n"),
+            bytes=plain,
             recipients=[self._cert],
             signer=pgp.program_signer(),
         )
@@ -77,7 +79,8 @@ class _PgpMimeMail(EmailMessage):
 
 def _seven_bit(part):
     # Armored text is ASCII already: sent as it is, readable in the raw mail.
-    part.set_payload(part.get_payload().decode("ascii"))
+    payload = part.get_payload()
+    part.set_payload(payload.decode("ascii") if isinstance(payload, bytes) else payload)
     part["Content-Transfer-Encoding"] = "7bit"
 
 
