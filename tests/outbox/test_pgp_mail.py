@@ -51,7 +51,7 @@ def _send(to=ADDRESS) -> OutgoingMail:
 
 def _decrypt(delivered, key: Tsk, *, store=None):
     outer = delivered.message
-    control, body = outer.iter_parts()
+    _control, body = outer.iter_parts()
     assert body.get_content_type() == "application/octet-stream"
     return pysequoia.decrypt(
         bytes=body.get_payload(decode=True), decryptor=key.decryptor(), store=store
@@ -67,7 +67,7 @@ def test_mail_to_a_researcher_with_a_key_arrives_encrypted_and_opens_with_their_
     outer = delivered.message
     assert outer.get_content_type() == "multipart/encrypted"
     assert outer.get_param("protocol") == "application/pgp-encrypted"
-    control, body = outer.iter_parts()
+    control, _body = outer.iter_parts()
     assert control.get_content_type() == "application/pgp-encrypted"
     assert control.get_payload(decode=True).strip() == b"Version: 1"
     assert b"VR-TEST" not in delivered.data.split(b"\r\n\r\n", 1)[1]
