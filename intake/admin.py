@@ -40,7 +40,7 @@ class IntakeMessageAdmin(BlindIndexSearchMixin, EncryptedObjectLogMixin, SimpleH
     """Every mail the intake took and what became of it; the services alone change them."""
 
     list_display = ("received_at", "state", "sender", "source", "report_link", "size")
-    list_filter = ("state", "source")
+    list_filter = ("state", "source", "encrypted", "signature")
     list_select_related = ("report",)
     # Encrypted columns are compared in the database only through the sender's blind index.
     search_fields = ("report__public_id",)
@@ -53,6 +53,9 @@ class IntakeMessageAdmin(BlindIndexSearchMixin, EncryptedObjectLogMixin, SimpleH
         "report_link",
         "sender",
         "subject",
+        "encrypted",
+        "signature",
+        "signature_key",
         "received_at",
         "recorded_at",
         "processed_at",

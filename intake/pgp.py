@@ -82,6 +82,8 @@ def read_public_key(text: str) -> Cert:
     if len(certs) != 1:
         raise KeyRefused("Give exactly one OpenPGP public key.")
     cert = certs[0]
+    if _holds_secrets(data):
+        raise KeyRefused("That is a secret key: give only the public key, and keep that one.")
     if cert.is_revoked:
         raise KeyRefused("That key is revoked.")
     if cert.expiration is not None and cert.expiration <= timezone.now():
@@ -93,12 +95,16 @@ def read_public_key(text: str) -> Cert:
     return cert
 
 
+def _holds_secrets(data: bytes) -> bool:
+    tags = {str(packet.tag) for packet in PacketPile.from_bytes(data)}
+    return bool(tags & {"Tag.SecretKey", "Tag.SecretSubkey"})
+
+
 def armored_public_key(cert: Cert) -> str:
-    """The public part only: parsed again from its own bytes, so no secret can ride along."""
-    public = Cert.from_bytes(bytes(cert))
-    if public.has_secret_keys:
+    """The public part only, checked packet by packet, so no secret can ride along."""
+    if _holds_secrets(bytes(cert)):
         raise KeyRefused("The public key still holds secret parts.")
-    return str(public)
+    return str(cert)
 
 
 def _usable_secret_key(data: bytes) -> Tsk:
@@ -106,8 +112,7 @@ def _usable_secret_key(data: bytes) -> Tsk:
         tsk = Tsk.from_bytes(data)
     except Exception as error:
         raise KeyRefused(f"That is not an OpenPGP secret key ({_reason(error)}).") from None
-    tags = {str(packet.tag) for packet in PacketPile.from_bytes(bytes(tsk))}
-    if not tags & {"Tag.SecretKey", "Tag.SecretSubkey"}:
+    if not _holds_secrets(bytes(tsk)):
         raise KeyRefused("That is a public key: the program's key needs its secret part.")
     public = tsk.extract_certificate()
     if not _encryption_subkeys(public):
