@@ -379,7 +379,10 @@ def sender_key(reporter) -> Cert | None:
 
 def signature_note(opened: Opened) -> str:
     """The internal note on a report made from OpenPGP mail, for staff."""
-    what = "was OpenPGP-encrypted and decrypted on intake" if opened.encrypted else "was sent"
+    if opened.encrypted:
+        what = "The mail was OpenPGP-encrypted and decrypted on intake."
+    else:
+        what = "The mail was OpenPGP-signed, not encrypted."
     label = Signature(opened.signature).label
     key = f" (key {opened.signature_key.upper()})" if opened.signature_key else ""
-    return f"The mail {what}. Signature: {label}{key}."
+    return f"{what} Signature: {label}{key}."

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_ratelimit.core import is_ratelimited
 
 from bounty.selectors import ProgramNotConfigured, current_program
+from intake.models import ProgramKey
 from reports import selectors, services
 from reports.attachments import download_response
 from reports.forms import PaymentDetailsForm, PgpKeyForm, ReplyForm, ReportForm
@@ -219,7 +220,12 @@ def _settings_page(request, reporter, *, form=None, key_form=None):
         key_form = PgpKeyForm(
             initial={"pgp_public_key": reporter.pgp_public_key} if reporter else {}
         )
-    return render(request, "portal/payment_details.html", {"form": form, "key_form": key_form})
+    context = {
+        "form": form,
+        "key_form": key_form,
+        "program_has_key": ProgramKey.objects.filter(is_active=True).exists(),
+    }
+    return render(request, "portal/payment_details.html", context)
 
 
 @login_required

@@ -235,7 +235,9 @@ def test_a_signed_mail_changed_after_signing_records_a_bad_signature(carol):
     assert message.state == State.PROCESSED
     assert (message.encrypted, message.signature) == (False, Signature.BAD)
     assert "fetches no URL!" in message.report.description
-    assert "Bad signature" in internal_notes(message.report)[0]
+    assert internal_notes(message.report)[0].startswith(
+        "The mail was OpenPGP-signed, not encrypted. Signature: Bad signature"
+    )
 
 
 def test_a_signed_mail_left_as_it_was_records_a_good_signature(carol):

@@ -9,6 +9,7 @@ from django.urls import reverse
 from pysequoia import Cert, Tsk
 from pysequoia.packet import PacketPile
 
+from intake import pgp
 from reports import services
 from reports.models import Reporter
 from tests.reports.portal import count_rate_limits_afresh, reauthenticate
@@ -48,6 +49,16 @@ def test_the_settings_page_offers_the_key_form(client, researcher):
 
     assert f'action="{URL}"' in page
     assert 'name="pgp_public_key"' in page
+
+
+def test_the_page_points_to_the_programs_key_once_there_is_one(client, researcher):
+    client.force_login(researcher)
+    reauthenticate(client)
+    assert "/security/pgp-key.txt" not in client.get("/portal/payment-details/").content.decode()
+
+    pgp.generate_program_key("Security <security@example.test>")
+
+    assert "/security/pgp-key.txt" in client.get("/portal/payment-details/").content.decode()
 
 
 def test_a_researcher_keeps_their_public_key(client, researcher):
