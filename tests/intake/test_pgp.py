@@ -298,3 +298,22 @@ def test_a_plain_mail_is_recorded_unsigned_without_a_note(program_key):
 
     assert (message.encrypted, message.signature) == (False, Signature.UNSIGNED)
     assert internal_notes(message.report) == []
+
+
+def test_an_encrypted_report_in_the_mailbox_is_answered_encrypted_on_the_wire(
+    mailbox, smtp_server, program_cert, carol
+):
+    from outbox.services import deliver_pending_mail
+
+    mailbox.append(pgp_mime_mail(program_cert, signer=carol.signer()))
+    call_command("poll_intake_mailbox", stdout=StringIO())
+    deliver_pending_mail()
+
+    report = Report.objects.get()
+    assert report.description == TEXT
+    assert report.intake_messages.get().signature == Signature.GOOD
+    [acknowledgement] = smtp_server.to("carol@example.test")
+    assert acknowledgement.get_content_type() == "multipart/encrypted"
+    _control, body = acknowledgement.iter_parts()
+    opened = pysequoia.decrypt(bytes=body.get_payload(decode=True), decryptor=carol.decryptor())
+    assert report.public_id.encode() in opened.bytes
