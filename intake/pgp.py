@@ -251,7 +251,7 @@ def _split_headers(raw: bytes) -> tuple[bytes, bytes]:
     return head + b"\n", body
 
 
-def _envelope_headers(head: bytes) -> bytes:
+def _envelope_headers(head: bytes, *, also_skip: tuple[bytes, ...] = ()) -> bytes:
     """The mail's own headers (From, Subject, Message-ID ...), without its content headers."""
     kept, skipping = [], False
     for line in head.splitlines(keepends=True):
@@ -259,7 +259,8 @@ def _envelope_headers(head: bytes) -> bytes:
             if not skipping:
                 kept.append(line)
             continue
-        skipping = bool(_CONTENT_HEADER.match(line))
+        name = line.partition(b":")[0].strip().lower()
+        skipping = bool(_CONTENT_HEADER.match(line)) or name in also_skip
         if not skipping:
             kept.append(line)
     return b"".join(kept)
@@ -270,7 +271,11 @@ def _with_entity(head: bytes, entity: bytes) -> bytes:
     entity = entity.replace(b"\r\n", b"\n")
     if not re.match(rb"^[A-Za-z-]+\s*:", entity):
         entity = b"Content-Type: text/plain; charset=utf-8\n\n" + entity
-    return _envelope_headers(head) + b"MIME-Version: 1.0\n" + entity
+    # Protected headers: a client that hides the subject (Thunderbird sends "...") puts the real
+    # one inside the encrypted part, and that one is the report's title.
+    entity_head = entity.partition(b"\n\n")[0]
+    protected = (b"subject",) if re.search(rb"(?im)^subject\s*:", entity_head) else ()
+    return _envelope_headers(head, also_skip=protected) + b"MIME-Version: 1.0\n" + entity
 
 
 def _parts_of(body: bytes, boundary: str) -> list[bytes]:

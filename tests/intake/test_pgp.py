@@ -179,6 +179,19 @@ def test_a_pgp_mime_report_becomes_a_report_of_its_plaintext_and_files(program_c
     ]
 
 
+def test_a_subject_protected_inside_the_encryption_is_the_title(program_cert):
+    # As Thunderbird sends it: "..." outside, the real subject in the encrypted part.
+    inner = entity().replace(
+        b"Content-Type: text/plain",
+        b"Subject: Account takeover through password reset\r\nContent-Type: text/plain",
+        1,
+    )
+
+    message = ingest(pgp_mime_mail(program_cert, inner=inner, subject="..."))
+
+    assert message.report.title == "Account takeover through password reset"
+
+
 def test_an_inline_pgp_report_becomes_a_report_of_its_plaintext(program_cert):
     message = ingest(inline_pgp_mail(program_cert, text="Stored XSS in the profile page."))
 
