@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bounty.models import Program
+from intake.models import ProgramKey
 
 PORTAL_PATH = "/portal/"
 # RFC 9116 asks for an expiry under a year away, so a forgotten deployment stops being trusted.
@@ -29,6 +30,11 @@ def build_security_txt(program: Program, *, now: datetime | None = None) -> str:
         f"Contact: {absolute_url(PORTAL_PATH)}",
         f"Expires: {expires:%Y-%m-%dT%H:%M:%SZ}",
         f"Policy: {absolute_url(reverse('bounty:security_policy'))}",
+        *(
+            [f"Encryption: {absolute_url(reverse('bounty:pgp_key'))}"]
+            if ProgramKey.objects.filter(is_active=True).exists()
+            else []
+        ),
         "Preferred-Languages: en",
         f"Canonical: {absolute_url(reverse('bounty:security_txt'))}",
     ]

@@ -8,5 +8,6 @@ app_name = "bounty"
 
 urlpatterns = [
     path("security/", views.security_policy, name="security_policy"),
+    path("security/pgp-key.txt", views.pgp_key, name="pgp_key"),
     path(".well-known/security.txt", views.security_txt, name="security_txt"),
 ]

@@ -61,7 +61,7 @@ class IntakeMessageAdmin(
     """Every mail the intake took and what became of it; the services alone change them."""
 
     list_display = ("received_at", "state", "sender", "source", "report_link", "size")
-    list_filter = ("state", "source", RecentFilter)
+    list_filter = ("state", "source", RecentFilter, "encrypted", "signature")
     list_select_related = ("report",)
     # Encrypted columns are compared in the database only through the sender's blind index.
     search_fields = ("report__public_id",)
@@ -75,6 +75,9 @@ class IntakeMessageAdmin(
         "acknowledgement_withheld",
         "sender",
         "subject",
+        "encrypted",
+        "signature",
+        "signature_key",
         "received_at",
         "recorded_at",
         "processed_at",

@@ -51,8 +51,19 @@ def raw_message_path(instance, filename):
     return f"intake/{secrets.token_hex(16)}"
 
 
+class Signature(models.TextChoices):
+    """What an OpenPGP signature on a mail says, checked against the sender's key on file."""
+
+    UNSIGNED = "unsigned", "Not signed"
+    GOOD = "good", "Good signature by the sender's key"
+    BAD = "bad", "Bad signature: the mail was changed, or the signature is forged"
+    UNKNOWN_KEY = "unknown_key", "Signed by a key the desk does not hold for the sender"
+
+
 class IntakeMessage(models.Model):
     """One mail to the intake address, its raw source kept encrypted, and what became of it."""
+
+    Signature = Signature
 
     class State(models.TextChoices):
         RECEIVED = "received", "Received, not yet processed"
@@ -111,6 +122,24 @@ class IntakeMessage(models.Model):
         blank=True,
         editable=False,
         help_text="When it was flagged or moved in the mailbox, after its processing committed.",
+    )
+    encrypted = models.BooleanField(
+        "OpenPGP encrypted", default=False, editable=False, help_text="Decrypted on intake."
+    )
+    signature = models.CharField(
+        "OpenPGP signature",
+        max_length=12,
+        choices=Signature,
+        blank=True,
+        editable=False,
+        help_text="Empty until the message is processed.",
+    )
+    signature_key = models.CharField(
+        "signing key",
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="The fingerprint (or key ID) of the key that made the signature.",
     )
     # The row's identity in its encrypted values' associated data (encryption.binding).
     row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
@@ -292,3 +321,34 @@ class HeldMail(models.Model):
 
     def __str__(self):
         return f"Held mail #{self.pk} on {self.report.public_id}"
+
+
+class ProgramKey(models.Model):
+    """The program's OpenPGP key: researchers encrypt reports to it, the desk signs with it.
+
+    One key is active; earlier ones are kept, retired, so mail encrypted to them still opens.
+    The secret part is encrypted with the master key and never leaves the desk.
+    """
+
+    fingerprint = models.CharField(max_length=64, unique=True, editable=False)
+    public_key = models.TextField(editable=False, help_text="ASCII-armored, as published.")
+    secret_key = EncryptedTextField(editable=False)
+    is_active = models.BooleanField(default=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    retired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The row's identity in its encrypted values' associated data (encryption.binding).
+    row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+
+    class Meta:
+        ordering = ["-is_active", "-created_at", "-pk"]
+        verbose_name = "program OpenPGP key"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=Q(is_active=True),
+                name="intake_program_key_one_active",
+            ),
+        ]
+
+    def __str__(self):
+        return f"OpenPGP key {self.fingerprint.upper()}"

@@ -22,10 +22,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from intake import rules, threads
+from intake import pgp, rules, threads
 from intake.mime import MalformedMail, read_envelope, read_report_mail
-from intake.models import IntakeMessage, Mailbox, RawSourceDownload
+from intake.models import IntakeMessage, Mailbox, RawSourceDownload, Signature
 from reports import services as report_services
+from reports.models import Reporter
 
 logger = logging.getLogger(__name__)
 
@@ -181,12 +182,15 @@ def _make_report(message: IntakeMessage) -> None:
     try:
         raw = _raw_source(message)
         # Loops and abuse (our own mail, bounces, robots, the blocklist, the rate limit) are
-        # decided before the mail is read as a report: a bounce need not be a readable one.
+        # decided before the mail is read as a report: a bounce need not be a readable one,
+        # and the headers they read are outside any OpenPGP encryption.
         verdict = rules.judge(message, raw)
         if verdict.ignored:
             _move(message, State.IGNORED, error=verdict.ignored)
             return
-        mail = read_report_mail(raw)
+        # Decrypted before it is read, so a reply in a thread is read in clear as well.
+        opened = _opened(message, raw)
+        mail = read_report_mail(opened.raw)
     except MalformedMail as malformed:
         _move(message, State.FAILED, error=str(malformed))
         return
@@ -222,6 +226,8 @@ def _make_report(message: IntakeMessage) -> None:
         return
     message.acknowledgement_withheld = verdict.withheld
     message.save(update_fields=["acknowledgement_withheld"])
+    if opened.encrypted or opened.signature != Signature.UNSIGNED:
+        report_services.record_intake_note(report, body=pgp.signature_note(opened))
     _move(message, State.PROCESSED, report=report)
 
 
@@ -230,6 +236,18 @@ def _raw_source(message: IntakeMessage) -> bytes:
         raise MalformedMail("Its raw source was not fetched.")
     with message.raw.open() as stored:
         return stored.read()
+
+
+def _opened(message: IntakeMessage, raw: bytes) -> pgp.Opened:
+    """The mail as it is read: decrypted and its signature checked when it is OpenPGP."""
+    sender = Reporter.objects.filter(email_index__matches=message.sender).first()
+    opened = pgp.open_mail(raw, pgp.sender_key(sender))
+    # Saved with the state by _move, in the same transaction.
+    message.encrypted = opened.encrypted
+    message.signature = opened.signature
+    message.signature_key = opened.signature_key
+    message.save(update_fields=["encrypted", "signature", "signature_key"])
+    return opened
 
 
 def _record_attempt_failed(message_id: int, error: Exception) -> IntakeMessage:

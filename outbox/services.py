@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from outbox.models import OutgoingMail
+from outbox.pgp import encrypt_for
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +172,7 @@ def deliver_mail(mail_id: int) -> bool:
     if mail.body_html:
         message.attach_alternative(mail.body_html, "text/html")
     try:
+        message = encrypt_for(mail.to, message)
         message.send()
     except Exception as error:
         _record_failure(mail, error)

@@ -161,3 +161,16 @@ class PaymentDetailsForm(forms.Form):
         help_text="For PayPal, the email address of your account. For a bank transfer, the "
         "account holder, IBAN or account number, and the bank's BIC or SWIFT code.",
     )
+
+
+class PgpKeyForm(forms.Form):
+    """The researcher's OpenPGP public key; the update service checks it can be encrypted to."""
+
+    pgp_public_key = forms.CharField(
+        label="OpenPGP public key",
+        required=False,
+        max_length=100_000,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        help_text="Paste your ASCII-armored public key (-----BEGIN PGP PUBLIC KEY BLOCK-----) "
+        "and we encrypt every mail we send you to it. Leave empty to get mail unencrypted.",
+    )

@@ -65,6 +65,12 @@ class Reporter(models.Model):
     payment_details = EncryptedTextField(
         blank=True, help_text="How to pay this researcher. Shown to finance only."
     )
+    # Encrypted like the address: its user IDs name the researcher.
+    pgp_public_key = EncryptedTextField(
+        "OpenPGP public key",
+        blank=True,
+        help_text="Mail to this researcher is encrypted to it (outbox.pgp).",
+    )
     # The row's identity in its encrypted values' associated data (encryption.binding).
     row_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -17,4 +17,5 @@ urlpatterns = [
         name="download_attachment",
     ),
     path("payment-details/", views.payment_details, name="payment_details"),
+    path("pgp-key/", views.pgp_key, name="pgp_key"),
 ]

@@ -18,9 +18,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_ratelimit.core import is_ratelimited
 
 from bounty.selectors import ProgramNotConfigured, current_program
+from intake.models import ProgramKey
 from reports import selectors, services
 from reports.attachments import download_response
-from reports.forms import PaymentDetailsForm, ReplyForm, ReportForm
+from reports.forms import PaymentDetailsForm, PgpKeyForm, ReplyForm, ReportForm
 
 REPORTS_PER_PAGE = 20
 
@@ -186,16 +187,8 @@ def payment_details(request):
     reporter = _researcher(request)
     if not _may_report(request, reporter):
         return _no_researcher_record(request)
-    if request.method != "POST":
-        form = PaymentDetailsForm(
-            initial={
-                "payment_method": reporter.payment_method,
-                "payment_details": reporter.payment_details,
-            }
-            if reporter
-            else {}
-        )
-    else:
+    form = None
+    if request.method == "POST":
         form = PaymentDetailsForm(request.POST)
         if form.is_valid():
             try:
@@ -210,4 +203,54 @@ def payment_details(request):
             else:
                 messages.success(request, "Your payment details have been saved.")
                 return redirect("portal:payment_details")
-    return render(request, "portal/payment_details.html", {"form": form})
+    return _settings_page(request, reporter, form=form)
+
+
+def _settings_page(request, reporter, *, form=None, key_form=None):
+    if form is None:
+        form = PaymentDetailsForm(
+            initial={
+                "payment_method": reporter.payment_method,
+                "payment_details": reporter.payment_details,
+            }
+            if reporter
+            else {}
+        )
+    if key_form is None:
+        key_form = PgpKeyForm(
+            initial={"pgp_public_key": reporter.pgp_public_key} if reporter else {}
+        )
+    context = {
+        "form": form,
+        "key_form": key_form,
+        "program_has_key": ProgramKey.objects.filter(is_active=True).exists(),
+    }
+    return render(request, "portal/payment_details.html", context)
+
+
+@login_required
+@reauthentication_required
+@require_POST
+def pgp_key(request):
+    """Keep the researcher's own OpenPGP public key, so mail to them is encrypted to it.
+
+    Behind the password, as payment details are: a stolen session must not redirect what we
+    mail to a key the thief holds.
+    """
+    reporter = _researcher(request)
+    if reporter is None:
+        return _no_researcher_record(request)
+    form = PgpKeyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.update_pgp_public_key(
+                reporter,
+                acting_user=request.user,
+                public_key=form.cleaned_data["pgp_public_key"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Your OpenPGP key has been saved.")
+            return redirect("portal:payment_details")
+    return _settings_page(request, reporter, key_form=form)

@@ -24,19 +24,25 @@ from accounts.services import why_not_manage
 from bounty.services import export_payment_batches
 from demo.world import seed_demo_world
 from intake.blocklist import block_sender
+from intake.pgp import generate_program_key
 from reports.models import Report
 from tests.config.test_headers import STRICT_POLICY, content_security_policy
 from tests.factories import AttachmentFactory, StaffFactory
 
 # Who may reach the pages that are not admin model pages, by URL name (or route, if unnamed).
-PUBLIC = {"bounty:security_policy", "bounty:security_txt", "healthz"}
+PUBLIC = {"bounty:security_policy", "bounty:security_txt", "bounty:pgp_key", "healthz"}
 # The researcher's portal: signed-in researchers, and only their own reports.
 PORTAL_OWN_REPORT = {
     "portal:report_detail",
     "portal:reply_to_report",
     "portal:download_attachment",
 }
-PORTAL = {"portal:report_list", "portal:submit_report", "portal:payment_details"}
+PORTAL = {
+    "portal:report_list",
+    "portal:submit_report",
+    "portal:payment_details",
+    "portal:pgp_key",
+}
 # allauth's pages for signing in, up or back: open to anyone.
 SIGN_IN = {
     "account_login",
@@ -243,6 +249,8 @@ class World:
 @pytest.fixture
 def world(db):
     demo = seed_demo_world()
+    # The program's public key is served once it has one.
+    generate_program_key("Security <security@demo.test>")
     researcher = demo.users["alice@demo.test"]
     report = Report.objects.filter(reporter__user=researcher).order_by("pk").first()
     attachment = AttachmentFactory(report=report, uploaded_by=researcher)

@@ -14,11 +14,13 @@ from reports.services.researchers import (
     attach_files,
     is_researchers_address,
     link_reporter_to_user,
+    record_intake_note,
     record_report_received_by_email,
     relink_reporter,
     submit_report_received_by_mail,
     submit_report_with_attachments,
     update_payment_details,
+    update_pgp_public_key,
 )
 from reports.services.thread import correct_message, delete_message
 from reports.services.workflow import (
@@ -55,6 +57,7 @@ __all__ = [
     "is_researchers_address",
     "link_reporter_to_user",
     "mark_duplicate",
+    "record_intake_note",
     "record_report_received_by_email",
     "relink_reporter",
     "reopen_report",
@@ -65,4 +68,5 @@ __all__ = [
     "submit_report_with_attachments",
     "triage_report",
     "update_payment_details",
+    "update_pgp_public_key",
 ]

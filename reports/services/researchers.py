@@ -171,6 +171,37 @@ def update_payment_details(
 
 
 @audited
+def record_intake_note(report: Report, *, body: str) -> Message:
+    """Leave an internal note from mail intake (no author): for staff, never the researcher."""
+    return _record(report, author=None, body=body, public=False)
+
+
+@audited
+def update_pgp_public_key(reporter: Reporter, *, acting_user: User, public_key: str) -> Reporter:
+    """Keep the researcher's OpenPGP public key, so mail to them goes out encrypted to it.
+
+    An empty key removes it (mail goes out in clear again). A key is taken only if mail can be
+    encrypted to it: one public key, not revoked or expired, with an encryption subkey.
+    """
+    from intake.pgp import KeyRefused, armored_public_key, read_public_key
+
+    public_key = public_key.strip()
+    if public_key:
+        try:
+            public_key = armored_public_key(read_public_key(public_key))
+        except KeyRefused as refused:
+            raise ValidationError({"pgp_public_key": str(refused)}) from None
+    reporter = Reporter.objects.select_for_update().get(pk=reporter.pk)
+    # Checked on the locked row, as for payment details: only the researcher sets their key.
+    if reporter.user_id != acting_user.pk:
+        raise PermissionDenied("Only the researcher may change their OpenPGP key.")
+    if reporter.pgp_public_key != public_key:
+        reporter.pgp_public_key = public_key
+        reporter.save(update_fields=["pgp_public_key"])
+    return reporter
+
+
+@audited
 def attach_files(
     report: Report, *, acting_user: User, files, message: Message | None = None
 ) -> list[Attachment]:

@@ -25,7 +25,7 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 ENCRYPTED = {
-    "reports.Reporter": {"email", "display_name", "payment_details"},
+    "reports.Reporter": {"email", "display_name", "payment_details", "pgp_public_key"},
     "reports.Report": {
         "description",
         "steps_to_reproduce",

@@ -31,7 +31,7 @@ from tests.reports.portal import (
 pytestmark = pytest.mark.django_db
 
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE)\b", re.IGNORECASE)
-POST_ONLY = {"reply_to_report"}
+POST_ONLY = {"reply_to_report", "pgp_key"}
 # Every portal page that answers GET, from what a researcher who reported by mail has.
 PORTAL_GETS = {
     "report_list": lambda report, file: reverse("portal:report_list"),
