@@ -330,3 +330,20 @@ def test_an_encrypted_report_in_the_mailbox_is_answered_encrypted_on_the_wire(
     _control, body = acknowledgement.iter_parts()
     opened = pysequoia.decrypt(bytes=body.get_payload(decode=True), decryptor=carol.decryptor())
     assert report.public_id.encode() in opened.bytes
+
+
+def test_an_encrypted_reply_by_mail_lands_in_the_thread_in_clear(program_cert):
+    from reports.emails import thread_root_id
+
+    report = ingest(pgp_mime_mail(program_cert)).report
+    answer = pgp_mime_mail(program_cert, inner=entity("The build is 1.40.2."), subject="Re: it")
+    # The researcher's client answers the acknowledgement, whose Message-ID is the thread's root.
+    answer = f"In-Reply-To: {thread_root_id(report)}\r\n".encode() + answer
+
+    message = ingest(answer)
+
+    assert message.state == State.PROCESSED, message.error
+    assert message.report == report and Report.objects.count() == 1
+    assert message.encrypted
+    public = report.messages.filter(visibility=Message.Visibility.PUBLIC)
+    assert any("The build is 1.40.2." in reply.body for reply in public)
