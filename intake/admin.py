@@ -337,4 +337,4 @@ class HeldMailAdmin(ReadableHistoryMixin, EncryptedObjectLogMixin, SimpleHistory
         decide(obj, acting_user=request.user, reason=form.cleaned_data["reason_given"])
 
     def save_related(self, request, form, formsets, change):
-        pass  # nothing of the mail is stored from the form
+        """Store nothing of the mail from the form: the decision above was all it took."""

@@ -1,45 +1,12 @@
-"""Deadlines in the admin: on their report's page and their own list."""
+"""Deadlines in the admin: their own list (the report page shows them from reports.workspace)."""
 
 from django.contrib import admin
 from django.utils import timezone
-from django.utils.timesince import timesince, timeuntil
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit.admin import ReadableHistoryMixin
 from reports.models import Deadline
 from reports.selectors import deadlines_missed_in_month
-
-
-class DeadlineInline(admin.TabularInline):
-    model = Deadline
-    extra = 0
-    fields = (
-        "kind",
-        "due_at",
-        "time_left",
-        "met_at",
-        "cancelled_at",
-        "paused_at",
-        "last_reminder_stage",
-    )
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="Time left")
-    def time_left(self, obj):
-        if obj.met_at:
-            return "met"
-        if obj.cancelled_at:
-            return "not owed: the report was closed"
-        if obj.paused_at:
-            return "paused: waiting for the researcher"
-        now = timezone.now()
-        if obj.due_at >= now:
-            return f"{timeuntil(obj.due_at, now)} left"
-        return f"overdue by {timesince(obj.due_at, now)}"
 
 
 class MissedFilter(admin.SimpleListFilter):

@@ -1,4 +1,7 @@
-"""The thread in the admin: messages and attachments, on their report's page and on their own."""
+"""Messages and attachments on their own admin lists; the report page draws its thread itself.
+
+It reads them from reports.workspace.
+"""
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
@@ -15,56 +18,11 @@ from reports.attachments import download_response
 from reports.models import Attachment, Message
 
 
-class MessageInline(admin.StackedInline):
-    model = Message
-    extra = 0
-    verbose_name = "message (public: the researcher sees it; internal: staff only)"
-    verbose_name_plural = "message thread"
-    fields = ("audience", "visibility", "author", "created_at", "body")
-    readonly_fields = ("audience", "author", "created_at")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author")
-
-    def has_change_permission(self, request, obj=None):
-        # The thread is a record: messages are added, never rewritten.
-        return False
-
-    @admin.display(description="Audience")
-    def audience(self, obj):
-        if obj.pk is None:
-            return "—"
-        if obj.visibility == Message.Visibility.INTERNAL:
-            return format_html("<strong>{}</strong>", "INTERNAL NOTE: staff only")
-        return format_html("<strong>{}</strong>", "PUBLIC: the researcher sees this")
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 def attachment_download_link(attachment):
     if attachment.pk is None:
         return "—"
     url = reverse("admin:reports_attachment_download", args=[attachment.pk])
     return format_html('<a href="{}">Download</a>', url)
-
-
-class AttachmentInline(admin.TabularInline):
-    model = Attachment
-    extra = 0
-    fields = ("original_name", "content_type", "size", "uploaded_by", "created_at", "download")
-    readonly_fields = fields
-    can_delete = False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("uploaded_by")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="File")
-    def download(self, obj):
-        return attachment_download_link(obj)
 
 
 @admin.register(Message)
